@@ -1,0 +1,232 @@
+"""The ``govml`` command line: a thin layer over the public API.
+
+Every command follows one rule: a user error reaches the terminal as one clear
+message on stderr and exit code 2, never a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from govml._exceptions import GovmlError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+_EPILOG = """\
+examples:
+  govml quickstart                          simulate a world, validate it, summarise it
+  govml simulate --out data/world --creators 5000 --days 120 --seed 7
+  govml validate data/world                 check exported tables against the contract
+  govml contract                            print the data contract
+
+Settings come from environment variables (see README, "Configuration"):
+MLFLOW_TRACKING_URI, GOVML_MODELS_DIR, GOVML_DATA_DIR, GOVML_N_JOBS.
+"""
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Step:
+    """Prints ``name ...`` then the elapsed time when the block ends (progress on stderr)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> _Step:
+        self.start = time.perf_counter()
+        print(f"• {self.name} ...", end="", file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        elapsed = time.perf_counter() - self.start
+        status = "done" if exc_type is None else "failed"
+        print(f" {status} ({elapsed:.1f}s)", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from govml.simulate import simulate, write_world
+
+    with _Step(f"simulating {args.creators:,} creators over {args.days} days (seed {args.seed})"):
+        world = simulate(n_creators=args.creators, n_days=args.days, seed=args.seed)
+    with _Step(f"writing tables to {args.out}"):
+        out = write_world(world, args.out, overwrite=args.overwrite)
+    counts = ", ".join(f"{name}={n:,}" for name, n in world.tables.n_rows().items())
+    print(f"wrote {counts}")
+    print(f"tables: {out}  ground truth: {out / 'truth'}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from govml.schema import ColumnMapping, check_tables, load_tables
+
+    mapping = ColumnMapping.from_yaml(args.mapping) if args.mapping else None
+    tables = load_tables(
+        args.dir, mapping=mapping, assume_timezone=args.assume_timezone, validate=False
+    )
+    report = check_tables(tables, assume_timezone=args.assume_timezone)
+    print(report)
+    return EXIT_OK if report.ok else EXIT_USAGE
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from govml.schema import describe_contract
+
+    frame = describe_contract()
+    if args.table:
+        frame = frame[frame["table"] == args.table]
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(frame.to_string(index=False))
+    return EXIT_OK
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from govml._config import get_settings
+    from govml.schema import load_tables
+    from govml.simulate import simulate, write_world
+    from govml.summary import summarize_tables
+
+    out = Path(args.out) if args.out else get_settings().data_dir / "quickstart"
+    with _Step(f"simulating {args.creators:,} creators over {args.days} days (seed {args.seed})"):
+        world = simulate(n_creators=args.creators, n_days=args.days, seed=args.seed)
+    with _Step(f"writing tables to {out}"):
+        write_world(world, out, overwrite=True)
+    with _Step("loading and validating the tables against the contract"):
+        tables = load_tables(out)
+    print(summarize_tables(tables))
+    print(f"\ntables: {out}  ground truth: {out / 'truth'}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add(
+    sub: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help_: str,
+    description: str,
+    example: str,
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name,
+        help=help_,
+        description=description,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``govml`` command (exposed for documentation and tests)."""
+    from govml import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="govml",
+        description=(
+            "govml scores live-shopping sessions and creators for marketplace governance: "
+            "point-in-time features, LightGBM models, reason codes, MLflow tracking, "
+            "batch scoring and policy."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"govml {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = _add(
+        sub,
+        "quickstart",
+        _cmd_quickstart,
+        "run the main job end to end on a simulated world",
+        "Simulate a live-shopping world (the embedded default data), write its six tables "
+        "as parquet, load and validate them against the contract and print a summary.\n"
+        "Output: DIR/<table>.parquet and DIR/truth/ (default DIR: $GOVML_DATA_DIR/quickstart).",
+        "govml quickstart --out data/quickstart",
+    )
+    p.add_argument("--out", help="folder for the simulated tables (default: data/quickstart)")
+    p.add_argument("--creators", type=int, default=2000, help="creators (default 2000)")
+    p.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+
+    p = _add(
+        sub,
+        "simulate",
+        _cmd_simulate,
+        "write a simulated world's six tables and ground truth as parquet",
+        "Simulate a live-shopping marketplace and write the six contract tables as "
+        "DIR/<table>.parquet, with the ground truth kept apart in DIR/truth/.",
+        "govml simulate --out data/world --creators 5000 --days 120 --seed 7",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--creators", type=int, default=2000, help="creators (default 2000)")
+    p.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+
+    p = _add(
+        sub,
+        "validate",
+        _cmd_validate,
+        "check a folder of tables against the data contract",
+        "Load DIR/<table>.parquet|csv (or a folder of parquet parts per table), check every "
+        "contract rule and print one report listing every problem: table, column, check, "
+        "failing rows, examples and the fix. Exit 0 when valid, 2 when not.",
+        "govml validate exports/ --mapping my_columns.yaml --assume-timezone Asia/Jakarta",
+    )
+    p.add_argument("dir", help="folder holding the six tables")
+    p.add_argument("--mapping", help="YAML column mapping from your column names to the contract")
+    p.add_argument(
+        "--assume-timezone",
+        help="timezone of naive timestamps (e.g. UTC, Asia/Jakarta); naive values are "
+        "rejected without it",
+    )
+
+    p = _add(
+        sub,
+        "contract",
+        _cmd_contract,
+        "print the data contract",
+        "Print every table's columns: kind, required, nullable, constraints, description "
+        "and which column is the table's known-at time.",
+        "govml contract --table sessions",
+    )
+    p.add_argument("--table", help="only this table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``govml`` console script. Returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except GovmlError as error:
+        if args.debug:
+            raise
+        _log(f"govml {args.command}: error: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _log(f"govml {args.command}: interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
