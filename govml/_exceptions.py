@@ -21,6 +21,7 @@ __all__ = [
     "ModelFormatError",
     "ColumnMismatchError",
     "UnseenCategoryError",
+    "UnseenCategoryWarning",
     "TrackingError",
     "ScoringError",
     "PolicyError",
@@ -84,6 +85,10 @@ class ColumnMismatchError(GovmlError, KeyError):
 
 class UnseenCategoryError(GovmlError, ValueError):
     """Scoring input holds category levels never seen in training, beyond the tolerance."""
+
+
+class UnseenCategoryWarning(GovmlError, UserWarning):
+    """Scoring input holds unseen category levels, within the tolerance: scored, and reported."""
 
 
 class TrackingError(GovmlError, RuntimeError):
