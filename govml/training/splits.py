@@ -309,7 +309,7 @@ def _labels(frame: pd.DataFrame, label_col: str | None) -> np.ndarray | None:
     if n_missing:
         raise TrainingError(
             f"label column {label_col!r} has {n_missing:,} missing value(s); unlabelled "
-            "(e.g. not yet mature) rows cannot be split for training: drop them first"
+            "(e.g. not yet mature) rows cannot be used for training or evaluation: drop them first"
         )
     try:
         values = series.to_numpy(dtype=np.float64)
