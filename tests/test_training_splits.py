@@ -529,3 +529,12 @@ def test_bad_label_column():
         frame.assign(y=frame["y"].astype(bool)), time_col="snapshot_at", label_col="y"
     )
     assert split.train.n_positive == 6
+
+
+def test_default_bounds_are_whole_days_for_long_data():
+    t = pd.date_range("2026-01-01 09:30", periods=30 * 24, freq="h", tz="UTC")
+    split = time_split(pd.DataFrame({"t": t}), time_col="t", gap="1D")
+    for p in split.periods:
+        assert p.start == p.start.normalize() and p.end == p.end.normalize()
+    assert split.train.start == pd.Timestamp("2026-01-01", tz="UTC")
+    assert split.test.end == pd.Timestamp("2026-01-31", tz="UTC")

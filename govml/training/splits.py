@@ -341,6 +341,11 @@ def _day_range(times: np.ndarray) -> tuple[int, int]:
     return t_min, t_max + 1
 
 
+def _train_start(lo: int, train_end: int) -> int | None:
+    """The train period starts at the start of the data's range (open if that is empty)."""
+    return lo if lo < train_end else None
+
+
 def _usable(lo: int, hi: int, gap: int, data_range: str) -> int:
     usable = hi - lo - 2 * gap
     if usable <= 0:
@@ -639,7 +644,7 @@ def time_split(
         va_e = te_s - gap_us
         va_s = va_e - valid_us
         tr_e = va_s - gap_us
-        bounds = [(None, tr_e), (va_s, va_e), (te_s, hi)]
+        bounds = [(_train_start(lo, tr_e), tr_e), (va_s, va_e), (te_s, hi)]
     else:
         va_s = train_end_us + gap_us
         if valid_us is None:
@@ -657,7 +662,7 @@ def time_split(
         va_e = va_s + valid_us
         te_s = va_e + gap_us
         te_e = max(hi, te_s) if test_us is None else te_s + test_us
-        bounds = [(None, train_end_us), (va_s, va_e), (te_s, te_e)]
+        bounds = [(_train_start(lo, train_end_us), train_end_us), (va_s, va_e), (te_s, te_e)]
     return _split(
         times,
         labels,
@@ -750,7 +755,7 @@ def prequential_splits(
         va_e = te_s - gap_us
         va_s = va_e - valid_us
         tr_e = va_s - gap_us
-        bounds = [(None, tr_e), (va_s, va_e), (te_s, te_e)]
+        bounds = [(_train_start(lo, tr_e), tr_e), (va_s, va_e), (te_s, te_e)]
         splits.append(
             _split(
                 times,
