@@ -537,4 +537,4 @@ def test_default_bounds_are_whole_days_for_long_data():
     for p in split.periods:
         assert p.start == p.start.normalize() and p.end == p.end.normalize()
     assert split.train.start == pd.Timestamp("2026-01-01", tz="UTC")
-    assert split.test.end == pd.Timestamp("2026-01-31", tz="UTC")
+    assert split.test.end == pd.Timestamp("2026-02-01", tz="UTC")  # last row: 01-31 08:30
