@@ -315,6 +315,14 @@ def test_creator_labels_match_brute_force(violations, snapshot_rows, horizon, de
     )
     assert got == rows
     assert (res.n_dropped_immature, res.n_dropped_open_appeal) == (immature, open_)
+    # a label kept at a cutoff is final: the same as on fully matured history
+    final = creator_labels(tables, s, horizon=h, resolution_delay=d).frame.drop_duplicates()
+    both = res.frame.merge(final, on=["creator_id", "snapshot_at"], suffixes=("", "_final"))
+    assert len(both) == len(res.frame)
+    assert (both["label"] == both["label_final"]).all()
+    assert (both["label_known_at"] == both["label_known_at_final"]).all()
+    if c is not None:
+        assert (res.frame["label_known_at"] <= c).all()
 
 
 def labels_or_error(tables, s, **kw):
@@ -861,3 +869,51 @@ def test_session_label_errors():
     dup = make_tables(sessions=[("s1", "c1", 0), ("s1", "c1", 1)]).sessions
     with pytest.raises(LabelError, match=r"sessions.session_id must be unique"):
         session_labels(replace(sessions=dup))
+
+
+def test_labels_on_a_simulated_world_depend_only_on_the_past():
+    """End to end on the simulator: knowing only what was known before the cutoff (later
+    violations and reviews removed, unresolved statuses flipped) gives the same labels."""
+    import govml
+
+    world = govml.simulate(n_creators=150, n_days=90, seed=3)
+    tables = govml.validate_tables(world.tables)
+    start = pd.Timestamp(world.config.start, tz="UTC")
+    cutoff = start + pd.Timedelta(days=75)
+    snapshots = creator_snapshots(tables, start=start, end=start + pd.Timedelta(days=90))
+    assert snapshots["snapshot_at"].is_monotonic_increasing
+    labels = creator_labels(tables, snapshots, horizon="20D", resolution_delay="14D", cutoff=cutoff)
+    assert labels.n_labels + labels.n_dropped_immature + labels.n_dropped_open_appeal == len(
+        snapshots
+    )
+    assert labels.n_labels > 0
+    assert labels.n_positive > 0
+    assert (labels.frame["label_known_at"] <= cutoff).all()
+
+    v = tables.violations
+    past = v[v["detected_at"] < cutoff].copy()
+    open_ = past["resolved_at"] >= cutoff
+    past.loc[open_, "status"] = (
+        past.loc[open_, "status"]
+        .map({"confirmed": "overturned", "overturned": "confirmed"})
+        .astype(v["status"].dtype)
+    )
+    r = tables.reviews
+    known = Tables(
+        **{
+            **dict(tables.items()),
+            "violations": past,
+            "reviews": r[r["reviewed_at"] < cutoff],
+        }
+    )
+    again = creator_labels(known, snapshots, horizon="20D", resolution_delay="14D", cutoff=cutoff)
+    pd.testing.assert_frame_equal(again.frame, labels.frame, check_exact=True)
+    assert again.n_dropped_open_appeal == labels.n_dropped_open_appeal
+
+    sessions_now = session_labels(tables, cutoff=cutoff)
+    pd.testing.assert_frame_equal(
+        session_labels(known, cutoff=cutoff).frame, sessions_now.frame, check_exact=True
+    )
+    assert (sessions_now.frame["reviewed_at"] < cutoff).all()
+    assert (sessions_now.frame["ended_at"] < cutoff).all()
+    assert sessions_now.n_random_audit > 0
