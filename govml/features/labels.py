@@ -661,8 +661,9 @@ def creator_labels(
 
     So every kept label depends only on violations detected before ``t + horizon``
     and statuses final before ``cutoff``: appending violations detected at or after the
-    cutoff, or changing statuses resolved at or after it, changes no kept label.
-    Without ``cutoff``, no row is dropped and labels come from the final statuses
+    cutoff, or changing statuses resolved at or after it, changes no kept label; a kept
+    label equals the label on fully matured history and its ``label_known_at`` is at
+    most ``cutoff``. Without ``cutoff``, no row is dropped and labels come from the final statuses
     (evaluation on fully matured history: the tables must cover every window plus the
     resolution delay — pass the end of the data as ``cutoff`` to enforce that).
 
