@@ -50,8 +50,9 @@ not in the contract are kept unchanged, after the contract columns.
 
 The checks are vectorised pandas/numpy rather than a pandera schema: the timezone rule,
 the lossless-coercion rule, examples keyed by the table's id and the cross-table checks
-are not expressible as pandera column checks, and collecting pandera's per-row failure
-cases costs far more time and memory on ten-million-row tables than counting masks.
+are not expressible as pandera column checks, and pandera's lazy mode materialises one
+failure case per failing value, which grows to minutes and gigabytes when a whole
+ten-million-row column fails (e.g. shares given as percentages); counting masks does not.
 """
 
 from __future__ import annotations
@@ -628,7 +629,8 @@ def _null_series(spec: ColumnSpec, index: pd.Index) -> pd.Series:
 
 
 def _na(s: pd.Series) -> np.ndarray:
-    return s.isna().to_numpy(dtype=bool)
+    """Null mask as a writable numpy array (``to_numpy`` may hand out a read-only view)."""
+    return s.isna().to_numpy(dtype=bool, copy=True)
 
 
 def _blank(s: pd.Series) -> np.ndarray:
@@ -680,6 +682,17 @@ def _decategorise(s: pd.Series) -> pd.Series:
     ):
         return s.astype(_STR)
     return s.astype(object)
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Value counts, most frequent first, ties by value (independent of row order)."""
+    counts = values.value_counts().sort_index(kind="stable")
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def _label(value: Any) -> str:
+    """An index label as the user would type it (``3``, ``'a'``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _fmt(value: Any) -> str:
@@ -923,7 +936,7 @@ def _coerce_enum(s: pd.Series, spec: ColumnSpec) -> _Coerced:
     for failure in failures:
         unknown &= ~failure.mask
     if unknown.any():
-        counts = shown[unknown].astype(_STR).value_counts()
+        counts = _counts(shown[unknown].astype(_STR))
         found = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(_MAX_EXAMPLES).items())
         more = f" and {len(counts) - _MAX_EXAMPLES} more" if len(counts) > _MAX_EXAMPLES else ""
         failures.append(
@@ -1091,6 +1104,7 @@ class _TableCheck:
         self.tz = tz
         self.problems: list[Problem] = []
         self.columns: dict[str, _Coerced] = {}
+        self.raw: dict[str, pd.Series] = {}  # the input column each conversion started from
         dup = frame.columns[frame.columns.duplicated()]
         self.duplicated = set(dup)
         key = spec.key
@@ -1130,11 +1144,11 @@ class _TableCheck:
         for pos in np.flatnonzero(mask)[:_MAX_EXAMPLES]:
             key = None if self.keys is None else self.keys.iloc[pos]
             if key is None or not pd.api.types.is_scalar(key) or pd.isna(key):
-                who = f"row {self.frame.index[pos]!r}"
+                who = f"row {_label(self.frame.index[pos])}"
             else:
                 who = f"{self.spec.key}={key.item() if isinstance(key, np.generic) else key}"
                 if self.key_repeated is not None and self.key_repeated[pos]:
-                    who += f" (row {self.frame.index[pos]!r})"
+                    who += f" (row {_label(self.frame.index[pos])})"
             shown = " ".join(f"{name}={_fmt(values.iloc[pos])}" for name, values in show.items())
             out.append(f"{who}: {shown}" if shown else who)
         return tuple(sorted(out))
@@ -1172,6 +1186,7 @@ class _TableCheck:
     def check_column(self, spec: ColumnSpec, raw: pd.Series) -> None:
         col = _coerce(raw, spec, self.tz)
         self.columns[spec.name] = col
+        self.raw[spec.name] = raw
         for failure in col.failures:
             self.problem(
                 failure.check,
@@ -1236,12 +1251,14 @@ class _TableCheck:
 
     def check_unique(self, col: _Coerced) -> None:
         usable = col.usable
+        if not _has_duplicates(col.values):
+            return
         dup = usable & col.values.duplicated(keep=False).to_numpy(dtype=bool)
         if not dup.any():
             return
         if col.spec.name == self.spec.key:
             self.key_repeated = dup
-        counts = col.values[dup].value_counts()
+        counts = _counts(col.values[dup])
         examples = tuple(
             f"{col.spec.name}={_fmt(v)} appears {n:,} times"
             for v, n in counts.head(_MAX_EXAMPLES).items()
@@ -1278,8 +1295,9 @@ class _TableCheck:
         child = self.columns.get(fk.column)
         if child is None:
             return
-        known = parent.values[parent.usable]
-        orphan = child.usable & ~child.values.isin(known).to_numpy(dtype=bool)
+        usable = parent.usable
+        known = parent.values if usable.all() else parent.values[usable]
+        orphan = child.usable & ~_isin(child.values, known)
         if orphan.any():
             self.problem(
                 "foreign_key",
@@ -1293,18 +1311,56 @@ class _TableCheck:
             )
 
     def normalised(self) -> pd.DataFrame:
-        """The table with contract columns first (contract order, contract dtypes)."""
-        frame = self.frame
-        data = {}
-        for spec in self.spec.columns:
-            col = self.columns.get(spec.name)
-            data[spec.name] = (
-                _null_series_final(spec, frame.index) if col is None else _finalise(col)
-            )
-        for name in frame.columns:
-            if name not in data:
-                data[name] = frame[name]
-        return pd.DataFrame(data, index=frame.index)
+        """The table with contract columns first (contract order, contract dtypes).
+
+        Columns that already had their contract dtype are not copied: the result is a
+        copy-on-write selection of the caller's frame, so writing to it never reaches
+        the caller's frame, and memory is only spent on converted columns.
+        """
+        frame, names = self.frame, self.spec.column_names
+        present = [name for name in names if name in self.columns]
+        out = frame[present + [c for c in frame.columns if c not in names]]
+        for name in present:
+            col = self.columns[name]
+            values = _finalise(col)
+            if values is not self.raw[name]:
+                out[name] = values
+        for position, spec in enumerate(self.spec.columns):
+            if spec.name not in self.columns:
+                out.insert(position, spec.name, _null_series_final(spec, frame.index))
+        return out
+
+
+def _has_duplicates(values: pd.Series) -> bool:
+    """Whether any non-null value repeats (a fast distinct count before the exact mask)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(values.array)
+        return pc.count_distinct(arr).as_py() < len(arr) - arr.null_count
+    return bool(values.duplicated().any())
+
+
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` as numpy; vectorised in Arrow for text columns.
+
+    (pandas' own ``isin`` on ``str`` columns turns ``known`` into Python objects one by
+    one, which takes minutes for millions of keys.)
+    """
+    if isinstance(values.dtype, pd.StringDtype) and isinstance(known.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        left = pa.array(values.array)
+        right = pa.array(known.array).cast(left.type)
+        if len(right) > 4 * len(left):
+            # few values, many keys (reviews -> sessions): hash the few, scan the many once
+            hits = pc.is_in(right, value_set=left, skip_nulls=True).fill_null(False)
+            right = right.filter(hits)
+        found = pc.is_in(left, value_set=right, skip_nulls=True)
+        return found.fill_null(False).to_numpy(zero_copy_only=False)
+    return values.isin(known).to_numpy(dtype=bool)
 
 
 def _null_series_final(spec: ColumnSpec, index: pd.Index) -> pd.Series:
@@ -1621,7 +1677,8 @@ class ColumnMapping:
                         f"{ours!r}; map exactly one column onto each contract column"
                     )
                 seen[ours] = theirs
-            columns[table] = dict(renames)
+            if renames:
+                columns[table] = dict(renames)
         object.__setattr__(self, "files", files)
         object.__setattr__(self, "columns", columns)
 
