@@ -204,10 +204,17 @@ def test_blank_strings_in_nullable_columns_become_null(tiny_tables):
     assert out.actions["violation_id"].isna().tolist() == [False, True, True]
 
 
-def test_index_is_kept(tiny_tables):
-    t = with_table(tiny_tables, "sessions", tiny_tables.sessions.set_axis(list("abcdef")))
+@pytest.mark.parametrize("labels", [list("abcdef"), [0, 0, 1, 1, 2, 2]])
+def test_index_is_kept(tiny_tables, labels):
+    sessions = tiny_tables.sessions.set_axis(labels).assign(
+        viewers=lambda f: f["viewers"].astype("float64")  # converted, so re-assigned
+    )
+    t = with_table(tiny_tables, "sessions", sessions)
+    t = with_table(t, "actions", t.actions.drop(columns="ends_at").set_axis([7, 7, 7]))
     out = validate_tables(t)
-    assert list(out.sessions.index) == list("abcdef")
+    assert list(out.sessions.index) == labels
+    assert out.sessions["viewers"].tolist() == tiny_tables.sessions["viewers"].tolist()
+    assert list(out.actions.index) == [7, 7, 7] and out.actions["ends_at"].isna().all()
 
 
 def test_event_tables_may_be_empty(tiny_tables):
