@@ -990,6 +990,8 @@ def _timestamp_text(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     def iso(v: Any) -> Any:
         if isinstance(v, str):
             return v
+        if v is pd.NaT:  # NaT is a datetime subclass; it is a null, not bad text
+            return None
         if isinstance(v, dt.datetime | dt.date):  # pd.Timestamp is a datetime
             return v.isoformat()
         if isinstance(v, np.datetime64):

@@ -997,3 +997,13 @@ def test_inputs_survive_a_failed_validation(tiny_tables):
         validate_tables(t)
     for name, frame in t.items():
         pd.testing.assert_frame_equal(frame, before[name])
+
+
+def test_object_timestamps_with_nat_are_nulls_not_bad_text(tiny_tables):
+    """pd.concat of aware timestamps and NaT gives an object column; NaT is a null."""
+    actions = tiny_tables.actions.copy()
+    values = [pd.Timestamp("2024-03-01", tz="UTC")] + [pd.NaT] * (len(actions) - 1)
+    actions["ends_at"] = pd.Series(values, index=actions.index, dtype=object)
+    valid = govml.schema.validate_tables(replace(tiny_tables, actions=actions))
+    assert valid.actions["ends_at"].isna().sum() == len(actions) - 1
+    assert valid.actions["ends_at"].iloc[0] == pd.Timestamp("2024-03-01", tz="UTC")
