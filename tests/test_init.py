@@ -8,7 +8,7 @@ import pytest
 
 import govml
 
-HEAVY = ("lightgbm", "shap", "mlflow", "pyspark", "numba", "polars", "matplotlib", "pandera")
+HEAVY = ("lightgbm", "shap", "mlflow", "pyspark", "numba", "polars", "matplotlib", "sklearn")
 
 
 def test_all_names_resolve():
