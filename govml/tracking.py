@@ -6,8 +6,10 @@ With no ``MLFLOW_TRACKING_URI`` set, tracking is **embedded**: runs, metrics and
 model registry live in a SQLite file in the working directory
 (``sqlite:///<cwd>/mlruns.db``) and artifacts (models, tables, figures) in
 ``<cwd>/mlartifacts`` (``GOVML_ARTIFACT_LOCATION`` moves them; see
-:mod:`govml._config`). No server is started and nothing leaves the machine. To browse
-the runs, start the MLflow UI in the same directory::
+:mod:`govml._config`). No server is started and runs, metrics and models stay on the
+machine (MLflow's own anonymous usage telemetry is MLflow's setting: switch it off with
+``MLFLOW_DISABLE_TELEMETRY=true`` or ``DO_NOT_TRACK=true``). To browse the runs, start
+the MLflow UI in the same directory::
 
     mlflow ui --backend-store-uri sqlite:///mlruns.db
 

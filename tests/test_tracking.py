@@ -165,16 +165,19 @@ def test_importing_tracking_does_not_import_mlflow():
 
 
 def test_embedded_default_creates_store_in_cwd_only(tmp_path, monkeypatch, capfd):
-    project = tmp_path / "project"
+    project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
+    home.mkdir()
     monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", str(home))
     capfd.readouterr()
     with tracking.start_run(experiment="embedded", run_name="first") as run:
         run.log_metrics({"pr_auc": 0.5}, prefix="test")
         run.log_dict({"a": 1}, "config/settings")
     out, err = capfd.readouterr()
     assert out == "" and err == ""  # no migration chatter, no links, no progress bars
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "project"]
+    assert not list(home.iterdir())
     assert sorted(p.name for p in project.iterdir()) == ["mlartifacts", "mlruns.db"]
     assert "MLFLOW_TRACKING_URI" not in os.environ  # MLflow's global state untouched
 
