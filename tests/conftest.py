@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import govml
 from govml.schema import Tables
 
 UTC = "datetime64[us, UTC]"
@@ -143,3 +145,114 @@ def tiny_tables() -> Tables:
     ``dataclasses.replace(tiny_tables, sessions=...)`` gives a modified copy.
     """
     return make_tiny_tables()
+
+
+# ---------------------------------------------------------------- point-in-time helpers
+
+
+def known_before(tables: Tables, t: pd.Timestamp) -> Tables:
+    """Drop every row whose known-at time is at or after t (the world as known at t)."""
+    s = tables.sessions[tables.sessions["ended_at"] < t]
+    return Tables(
+        creators=tables.creators[tables.creators["onboarded_at"] < t],
+        sessions=s,
+        outcomes=tables.outcomes[tables.outcomes["occurred_at"] < t],
+        violations=tables.violations[tables.violations["detected_at"] < t],
+        actions=tables.actions[tables.actions["taken_at"] < t],
+        reviews=tables.reviews[tables.reviews["reviewed_at"] < t],
+    )
+
+
+def poison_at(tables: Tables, creators: pd.Series, t: pd.Timestamp) -> Tables:
+    """Extreme rows in every table for ``creators``, each known exactly at ``t``."""
+    creators = pd.Series(creators).reset_index(drop=True)
+    n = len(creators)
+    at = pd.Series([t] * n, dtype="datetime64[us, UTC]")
+    ids = pd.Series([f"poison{i}" for i in range(n)])
+    sessions = pd.DataFrame(
+        {
+            "session_id": ids,
+            "creator_id": creators,
+            "started_at": at - pd.Timedelta(hours=1),
+            "ended_at": at,
+            "viewers": 10**9,
+            "peak_concurrent_viewers": 10**9,
+            "avg_watch_seconds": 1e7,
+            "likes": 10**9,
+            "comments": 10**9,
+            "shares": 10**9,
+            "new_followers": 10**9,
+            "products_listed": 10**6,
+            "product_clicks": 10**9,
+            "orders": 10**9,
+            "gmv": 1e15,
+            "viewer_reports": 10**9,
+            "static_frame_share": 1.0,
+            "speech_share": 0.0,
+        }
+    )
+    violations = pd.DataFrame(
+        {
+            "violation_id": "pv" + ids,
+            "creator_id": creators,
+            "session_id": ids,
+            "kind": "counterfeit",
+            "severity": "critical",
+            "health_points": 10**6,
+            "occurred_at": at - pd.Timedelta(days=1),
+            "detected_at": at,
+            "appealed": False,
+            "status": "confirmed",
+            "resolved_at": at,
+        }
+    )
+    suspensions = pd.DataFrame(
+        {
+            "action_id": "pa" + ids,
+            "creator_id": creators,
+            "kind": "suspension",
+            "taken_at": at,
+            "ends_at": at + pd.Timedelta(days=30),
+            "value": np.nan,
+            "violation_id": None,
+        }
+    )
+    commission = suspensions.assign(
+        action_id="pc" + ids,
+        kind="commission_change",
+        ends_at=pd.Series(pd.NaT, index=suspensions.index, dtype="datetime64[us, UTC]"),
+        value=0.99,
+    )
+    reviews = pd.DataFrame(
+        {
+            "review_id": "pr" + ids,
+            "session_id": ids,
+            "reviewed_at": at,
+            "is_low_quality": True,
+            "reason": "static_or_looped",
+            "sample_reason": "random_audit",
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "outcome_id": "po" + ids,
+            "session_id": ids,
+            "kind": "refund",
+            "occurred_at": at,
+            "amount": 1e12,
+        }
+    )
+
+    def add(name, *extra):
+        return pd.concat([tables[name], *extra], ignore_index=True)
+
+    return govml.validate_tables(
+        {
+            "creators": tables.creators,
+            "sessions": add("sessions", sessions),
+            "violations": add("violations", violations),
+            "actions": add("actions", suspensions, commission),
+            "reviews": add("reviews", reviews),
+            "outcomes": add("outcomes", outcomes),
+        }
+    )

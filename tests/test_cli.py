@@ -1,0 +1,99 @@
+"""The command line: every user error is one message and exit code 2, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from govml.cli import build_parser, main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "govml.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("quickstart", "simulate", "validate", "contract"):
+        assert command in out
+
+
+@pytest.mark.parametrize("command", ["quickstart", "simulate", "validate", "contract"])
+def test_each_subcommand_has_help_with_example(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "example:" in out and f"govml {command}" in out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
+
+
+def test_simulate_then_validate_round_trip(tmp_path, capsys):
+    out = tmp_path / "world"
+    assert main(["simulate", "--out", str(out), "--creators", "40", "--days", "10"]) == 0
+    assert (out / "sessions.parquet").exists() and (out / "truth").is_dir()
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 0
+
+
+def test_simulate_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "world"
+    assert main(["simulate", "--out", str(out), "--creators", "30", "--days", "5"]) == 0
+    capsys.readouterr()
+    assert main(["simulate", "--out", str(out), "--creators", "30", "--days", "5"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("govml simulate: error:") and "--overwrite" in last
+
+
+def test_validate_reports_problems_with_exit_2(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "world"
+    assert main(["simulate", "--out", str(out), "--creators", "30", "--days", "5"]) == 0
+    sessions = pd.read_parquet(out / "sessions.parquet")
+    sessions.loc[0, "viewers"] = -5
+    sessions.to_parquet(out / "sessions.parquet")
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 2
+    report = capsys.readouterr().out
+    assert "sessions" in report and "viewers" in report
+
+
+def test_missing_directory_is_one_clear_line_not_a_traceback(tmp_path):
+    result = run_cli("validate", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("govml validate: error:")
+    assert len(result.stderr.strip().splitlines()) >= 1
+
+
+def test_debug_flag_shows_the_traceback(tmp_path):
+    result = run_cli("--debug", "validate", str(tmp_path / "nowhere"))
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_contract_prints_every_table(capsys):
+    assert main(["contract"]) == 0
+    out = capsys.readouterr().out
+    for table in ("creators", "sessions", "outcomes", "violations", "actions", "reviews"):
+        assert table in out
+
+
+def test_quickstart_small_world(tmp_path, capsys):
+    code = main(["quickstart", "--out", str(tmp_path / "qs"), "--creators", "60", "--days", "14"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "sessions by market" in out and "reviews by sample reason" in out
+
+
+def test_parser_is_exposed_for_docs():
+    assert build_parser().prog == "govml"
