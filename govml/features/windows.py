@@ -753,6 +753,7 @@ def trailing_windows(
     else:  # contiguous key ranges with about equal numbers of queries
         from concurrent.futures import ThreadPoolExecutor
 
+        query(0, 0, *args)  # compile or load once, before the threads start
         cuts = np.searchsorted(q_starts, np.linspace(0, len(q_perm), 4 * n_threads + 1))
         cuts[0], cuts[-1] = 0, n_keys
         with ThreadPoolExecutor(n_threads) as pool:
