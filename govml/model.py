@@ -77,11 +77,11 @@ from govml._exceptions import (
     UnseenCategoryError,
     UnseenCategoryWarning,
 )
-from govml.training.calibration import Calibration
 
 if TYPE_CHECKING:
     import lightgbm
 
+    from govml.training.calibration import Calibration
     from govml.training.lgbm import FitResult
 
 __all__ = [
@@ -284,7 +284,7 @@ class PreparedFrame:
 
     def to_numpy(self) -> np.ndarray:
         """The feature matrix as a C-contiguous float64 array (LightGBM's input)."""
-        return np.ascontiguousarray(self.frame.to_numpy(dtype=np.float64))
+        return np.ascontiguousarray(self.frame.to_numpy(dtype=np.float64, copy=False))
 
     def describe_unseen(self) -> str:
         """One line per column with unseen values: count and examples."""
@@ -331,22 +331,23 @@ def _prepare(df: pd.DataFrame, specs: Sequence[FeatureSpec], *, where: str) -> P
             "Convert them with pd.to_numeric(...) before scoring; numbers are never parsed "
             "from text implicitly"
         )
-    columns: dict[str, np.ndarray] = {}
+    # one C-ordered matrix, wrapped (not copied) by the frame: to_numpy() is then free
+    matrix = np.empty((len(df), len(specs)), dtype=np.float64)
     unseen: dict[str, int] = {}
     unseen_levels: dict[str, tuple[str, ...]] = {}
     rows = np.zeros(len(df), dtype=bool)
-    for s in specs:
+    for j, s in enumerate(specs):
         column = df[s.name]
         if s.kind == "numeric":
-            columns[s.name] = _to_float(column)
+            matrix[:, j] = _to_float(column)
             continue
         codes, mask, values = _encode_categorical(column, s.levels)
-        columns[s.name] = codes
+        matrix[:, j] = codes
         unseen[s.name] = int(mask.sum())
         if values:
             unseen_levels[s.name] = values
         rows |= mask
-    frame = pd.DataFrame(columns, index=df.index, columns=[s.name for s in specs])
+    frame = pd.DataFrame(matrix, index=df.index, columns=[s.name for s in specs], copy=False)
     return PreparedFrame(
         frame=frame,
         unseen=_frozen_mapping(unseen),
@@ -658,6 +659,9 @@ class ModelMetadata:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelMetadata:
         """Inverse of :meth:`to_dict`; raises :class:`~govml.ModelFormatError` if invalid."""
+        # imported here, not at the top: govml.training imports this module
+        from govml.training.calibration import Calibration
+
         try:
             fp = data["fingerprint"]
             return cls(
