@@ -1,0 +1,321 @@
+"""Experiment configuration: one YAML file per task in ``experiments/``.
+
+A configuration says how to build labels, split time, fit LightGBM, evaluate and
+track one task. Every field has a default, so a file only names what it changes;
+unknown fields are errors (a typo must not silently fall back to a default). Values
+can be overridden from Python (``config.override({"model.seed": 3})``) and from the
+command line (``govml train --set model.seed=3``).
+
+Fields
+------
+=====================================  =====================================================
+``task``                               ``low_quality`` or ``adversarial`` (required)
+``registered_name``                    registry name (default ``govml-<task>``)
+``experiment``                         MLflow experiment (default ``govml-<task>``)
+``labels.horizon``                     adversarial: label horizon after a snapshot (``30D``)
+``labels.resolution_delay``            adversarial: wait for appeals after the horizon (``21D``)
+``labels.review_delay``                low_quality: how long reviews take to arrive (``3D``)
+``snapshots.freq``                     adversarial: snapshot frequency (``1D``)
+``snapshots.active_within``            adversarial: only creators with a session this recent
+``split.valid_days``/``test_days``     period lengths in days (default: 20% / 20% of history)
+``split.gap``                          gap between periods; ``auto`` = the label-maturity gap
+``model.params``                       LightGBM parameter overrides
+``model.num_boost_round``              upper bound on trees (2000)
+``model.early_stopping_rounds``        patience on validation log loss (100)
+``model.imbalance``                    ``none`` | ``balanced`` | ``sqrt`` (``none``)
+``model.calibration``                  ``auto`` | ``platt`` | ``isotonic`` | ``identity``
+``model.seed``                         seed (0)
+``evaluation.capacity``                reviews per day: an int or ``{market: k}``
+``evaluation.target_precision``        for recall at precision (0.8)
+``evaluation.n_bootstrap``             bootstrap resamples for CIs (200)
+``thresholds``                         tier cuts on the calibrated probability
+``tune.n_trials``                      Optuna trials over the time-based validation (0 = off)
+=====================================  =====================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from govml._exceptions import ConfigError
+
+__all__ = [
+    "ExperimentConfig",
+    "LabelConfig",
+    "SnapshotConfig",
+    "SplitConfig",
+    "ModelConfig",
+    "EvaluationConfig",
+    "TuneConfig",
+    "load_config",
+    "default_config",
+    "TASKS",
+]
+
+TASKS = ("low_quality", "adversarial")
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    horizon: str = "30D"
+    resolution_delay: str = "21D"
+    review_delay: str = "3D"
+
+
+@dataclass(frozen=True)
+class SnapshotConfig:
+    freq: str = "1D"
+    active_within: str = "30D"
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    valid_days: int | None = None
+    test_days: int | None = None
+    gap: str = "auto"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    params: Mapping[str, Any] = field(default_factory=dict)
+    num_boost_round: int = 2000
+    early_stopping_rounds: int = 100
+    imbalance: str = "none"
+    calibration: str = "auto"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    capacity: int | Mapping[str, int] = 20
+    target_precision: float = 0.8
+    n_bootstrap: int = 200
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    n_trials: int = 0
+    timeout_s: float | None = None
+
+
+_SECTIONS: dict[str, type] = {
+    "labels": LabelConfig,
+    "snapshots": SnapshotConfig,
+    "split": SplitConfig,
+    "model": ModelConfig,
+    "evaluation": EvaluationConfig,
+    "tune": TuneConfig,
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment configuration (see the module docstring for the fields).
+
+    Examples
+    --------
+    >>> from govml.training.config import default_config
+    >>> cfg = default_config("adversarial").override({"model.seed": 3, "split.test_days": 14})
+    >>> cfg.model.seed, cfg.split.test_days, cfg.registered_name
+    (3, 14, 'govml-adversarial')
+    """
+
+    task: str
+    registered_name: str = ""
+    experiment: str = ""
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        where = self.source or "config"
+        if self.task not in TASKS:
+            raise ConfigError(
+                f"{where}: task={self.task!r} is not a govml task; use one of {list(TASKS)}"
+            )
+        if not self.registered_name:
+            object.__setattr__(self, "registered_name", f"govml-{self.task}")
+        if not self.experiment:
+            object.__setattr__(self, "experiment", f"govml-{self.task}")
+        for name in ("horizon", "resolution_delay", "review_delay"):
+            _duration(getattr(self.labels, name), f"{where}: labels.{name}")
+        _duration(self.snapshots.freq, f"{where}: snapshots.freq")
+        _duration(self.snapshots.active_within, f"{where}: snapshots.active_within")
+        if self.split.gap != "auto":
+            _duration(self.split.gap, f"{where}: split.gap", allow_zero=True)
+        for name in ("valid_days", "test_days"):
+            value = getattr(self.split, name)
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ConfigError(
+                    f"{where}: split.{name}={value!r} must be a positive whole number of days "
+                    "or null for the default (20% of the history)"
+                )
+        m = self.model
+        _choice(m.imbalance, ("none", "balanced", "sqrt"), f"{where}: model.imbalance")
+        _choice(
+            m.calibration, ("auto", "platt", "isotonic", "identity"), f"{where}: model.calibration"
+        )
+        for name in ("num_boost_round", "early_stopping_rounds"):
+            value = getattr(m, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{where}: model.{name}={value!r} must be a positive integer")
+        if not isinstance(m.seed, int):
+            raise ConfigError(f"{where}: model.seed={m.seed!r} must be an integer")
+        if not isinstance(m.params, Mapping):
+            raise ConfigError(f"{where}: model.params must be a mapping of LightGBM parameters")
+        e = self.evaluation
+        caps = e.capacity.values() if isinstance(e.capacity, Mapping) else [e.capacity]
+        if not all(isinstance(k, int) and k > 0 for k in caps):
+            raise ConfigError(
+                f"{where}: evaluation.capacity={e.capacity!r} must be a positive integer or a "
+                "mapping market -> positive integer (reviews per day)"
+            )
+        if not 0 < e.target_precision < 1:
+            raise ConfigError(
+                f"{where}: evaluation.target_precision={e.target_precision!r} must be in (0, 1)"
+            )
+        if not isinstance(e.n_bootstrap, int) or e.n_bootstrap < 0:
+            raise ConfigError(
+                f"{where}: evaluation.n_bootstrap={e.n_bootstrap!r} must be an integer >= 0"
+            )
+        for tier, cut in self.thresholds.items():
+            if not isinstance(cut, int | float) or not 0 <= cut <= 1:
+                raise ConfigError(
+                    f"{where}: thresholds.{tier}={cut!r} must be a probability in [0, 1]"
+                )
+        if not isinstance(self.tune.n_trials, int) or self.tune.n_trials < 0:
+            raise ConfigError(
+                f"{where}: tune.n_trials={self.tune.n_trials!r} must be an integer >= 0"
+            )
+
+    @property
+    def maturity_gap(self) -> pd.Timedelta:
+        """The gap between train, validation and test periods when ``split.gap`` is auto."""
+        if self.split.gap != "auto":
+            return pd.Timedelta(self.split.gap)
+        if self.task == "adversarial":
+            return pd.Timedelta(self.labels.horizon) + pd.Timedelta(self.labels.resolution_delay)
+        return pd.Timedelta(self.labels.review_delay)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for logging and YAML)."""
+        out = dataclasses.asdict(self)
+        out.pop("source")
+        return _plain(out)
+
+    def override(self, values: Mapping[str, Any]) -> ExperimentConfig:
+        """A copy with dotted-key overrides applied, e.g. ``{"model.seed": 3}``."""
+        data = self.to_dict()
+        for key, value in values.items():
+            parts = key.split(".")
+            target = data
+            for part in parts[:-1]:
+                if part not in target or not isinstance(target[part], dict):
+                    raise ConfigError(
+                        f"override {key!r}: no section {part!r}; sections are "
+                        f"{sorted(k for k, v in data.items() if isinstance(v, dict))}"
+                    )
+                target = target[part]
+            if parts[-1] not in target and not (
+                len(parts) > 1 and parts[-2] in ("params", "thresholds", "capacity")
+            ):
+                raise ConfigError(
+                    f"override {key!r}: unknown field {parts[-1]!r}; known fields here are "
+                    f"{sorted(target)}"
+                )
+            target[parts[-1]] = value
+        return _from_dict(data, source=self.source)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _duration(value: Any, where: str, *, allow_zero: bool = False) -> None:
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"{where}={value!r} is not a duration; write e.g. '30D' or '12h'"
+        ) from None
+    if td < pd.Timedelta(0) or (td == pd.Timedelta(0) and not allow_zero):
+        raise ConfigError(f"{where}={value!r} must be a positive duration")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{where}={value!r} is not one of {list(allowed)}")
+
+
+def _from_dict(data: Mapping[str, Any], *, source: str | None) -> ExperimentConfig:
+    where = source or "config"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of fields at the top level")
+    known = {f.name for f in dataclasses.fields(ExperimentConfig)} - {"source"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; known fields are {sorted(known)}")
+    if "task" not in data:
+        raise ConfigError(f"{where}: 'task' is required ({' or '.join(TASKS)})")
+    kwargs: dict[str, Any] = {"source": source}
+    for key, value in data.items():
+        section = _SECTIONS.get(key)
+        if section is None:
+            kwargs[key] = value
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: {key} must be a mapping of fields")
+        fields = {f.name for f in dataclasses.fields(section)}
+        bad = sorted(set(value) - fields)
+        if bad:
+            raise ConfigError(
+                f"{where}: unknown field(s) {[f'{key}.{b}' for b in bad]}; {key} has "
+                f"{sorted(fields)}"
+            )
+        kwargs[key] = section(**value)
+    return ExperimentConfig(**kwargs)
+
+
+def default_config(task: str) -> ExperimentConfig:
+    """The built-in configuration of a task (what ``experiments/<task>.yaml`` starts from)."""
+    return _from_dict({"task": task}, source=None)
+
+
+def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
+    """Read and validate an experiment YAML file.
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, invalid YAML, unknown fields (named), invalid values
+        (field, value and what is allowed).
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(
+            f"experiment config {p} does not exist; pass a YAML file such as "
+            "experiments/low_quality.yaml"
+        )
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"experiment config {p} is not valid YAML: {error}") from None
+    return _from_dict(data or {}, source=str(p))
