@@ -29,17 +29,24 @@ Low-quality content (session task)
 The probability that a moderator judges a session low quality is a function of what
 the platform observes plus the creator's quality, and nothing else::
 
-    logit p = b0 + 0.9 (logit static_frame_share - category offset)
-                 - 0.8 logit speech_share - 0.7 log(organic watch / 75 s) - 0.45 q
+    logit p = b0 + 1.55 logit static_frame_share - 1.4 logit speech_share
+                 - 1.75 log(organic watch / 75 s) - 0.5 q
 
-``b0`` is solved so that the mean of ``p`` over the world's sessions equals
+an additive function of three observable columns and the creator's quality. ``b0`` is
+solved so that the mean of ``p`` over the world's sessions equals
 ``low_quality_rate``. The organic watch time is ``avg_watch_seconds`` except in
 sessions inflated by fake engagement or the injected bots, whose bot viewers drag the
 observed average down (the moderator judges the content, not the audience). The latent
 verdict ``is_low_quality`` is one Bernoulli(p) draw per session; every review of a
 session reports that draw, so labels are noisy but calibrated. Hidden per-session noise
 never enters ``p``: a model that sees the session's metrics and estimates ``q`` from the
-creator's history can approach the oracle (scoring with ``p``).
+creator's history can approach the oracle (scoring with ``p``). Measured on the default
+world with a LightGBM on the session's own metrics (trained on the first 60% of the
+reviews, tested on the rest; three seeds): 0.979-0.987 of the oracle's PR-AUC with
+shallow trees (``num_leaves`` 3-4, the logit being additive), 0.969-0.980 with 15
+leaves. The oracle
+separates the verdicts far better than any single column (AUC about 0.95 against 0.89
+for ``static_frame_share``, the best one).
 
 Adversarial sellers (creator task)
 ----------------------------------
@@ -78,7 +85,7 @@ Enforcement, rewards and reviews
 * Reviews: a random audit of about ``random_audit_rate`` of sessions; viewer-report
   reviews with probability ``1 - exp(-report_review_rate x viewer_reports)``; a risk
   queue per market and day with capacity ``risk_queue_share`` of the market's average
-  daily sessions, taking the sessions that ended that day with the highest platform
+  daily sessions (rounded up or down at random), taking the sessions that ended that day with the highest platform
   risk score (a noisy function of observable signals) not already report-reviewed.
   Reviews happen 0-3 days after the session; ``reason`` is filled only for low quality.
 
@@ -102,10 +109,12 @@ times a week (log-normal spread 0.8, so the busiest stream daily or more), 30-24
 minutes; viewers log-normal with a median near 300 and a top 1% in the tens of
 thousands; weekends busier; mega-sale days (9.9, 10.10, 11.11, 12.12) bring 4x the
 traffic and 1.8x the streams, payday weekends (Saturdays and Sundays from the 25th)
-1.8x and 1.3x. Outcomes arrive 2-30 days after their session. The default world (2,000
-creators x 120 days, about 70,000 sessions) simulates in a couple of seconds; 200,000
-creators x 180 days (about 11 million sessions) in under two minutes on two cores (see
-``benchmarks/bench_simulate.py``).
+1.8x and 1.3x. Outcomes arrive 2-30 days after their session. Moderators review about 1%
+of sessions by random audit, 3% on viewer reports and 2% from the risk queue. The default
+world (2,000 creators x 120 days, about 79,000 sessions) simulates in under a second once
+the numba kernels are compiled (a few seconds on first use, then cached on disk);
+200,000 creators x 180 days (about 12 million sessions) in about 80 seconds and 3.5 GB
+on two cores (``benchmarks/bench_simulate.py``).
 
 Determinism
 -----------
@@ -204,8 +213,8 @@ _MARKET_AOV = np.array([8.0, 12.0, 8.0, 25.0, 10.0, 9.0])
 _CATEGORY_AOV = np.array([1.0, 1.2, 3.0, 1.4, 0.6, 1.1, 1.3, 1.5])
 _CATEGORY_PRODUCTS = np.array([18.0, 14.0, 8.0, 12.0, 10.0, 12.0, 9.0, 10.0])
 _CATEGORY_COMMISSION = np.array([0.06, 0.07, 0.03, 0.05, 0.04, 0.05, 0.06, 0.05])
-# product close-ups (electronics, home) naturally show more static frames; moderators
-# judge static frames against what is normal for the category
+# product close-ups (electronics, home) show more static frames, so those categories
+# are judged low quality more often
 _CATEGORY_STATIC = np.array([0.0, 0.0, 0.6, 0.3, -0.2, 0.0, 0.1, -0.1])
 
 #: Severity distribution (minor, major, critical) by violation source.
@@ -249,9 +258,11 @@ _EFFORT_FROM_QUALITY = 0.6
 _STATIC_LOGIT = (-1.8, -0.7, 0.8)
 _SPEECH_LOGIT = (1.0, 0.6, 0.8)
 _WATCH_LOG = (math.log(75.0), 0.3, 0.45)
-#: Weights of logit static (against its category), logit speech, log watch / 75 s and
-#: the creator's quality in the logit of p_low_quality.
-_LOW_QUALITY_WEIGHTS = (1.25, 1.1, 1.4, 0.4)
+#: Weights of logit static, logit speech, log organic watch / 75 s and the creator's
+#: quality in the logit of p_low_quality: steep enough that the oracle's PR-AUC is far
+#: above any single column's, additive so that a model can learn it from a few
+#: thousand labels.
+_LOW_QUALITY_WEIGHTS = (1.55, 1.4, 1.75, 0.5)
 #: Viewer reports per organic viewer of an average-effort session.
 _REPORTS_PER_VIEWER = 0.0002
 
@@ -309,8 +320,9 @@ class SimulationConfig:
     Parameters
     ----------
     n_creators : int, default 2000
-        Creator accounts (1 to 5,000,000). 2,000 x 120 days gives about 70,000 sessions:
-        enough labels to train and evaluate, simulated in a couple of seconds.
+        Creator accounts (1 to 5,000,000). 2,000 x 120 days gives about 79,000 sessions
+        and 5,000 reviews: enough labels to train and evaluate, simulated in under a
+        second.
     n_days : int, default 120
         Days simulated (1 to 3,660). 120 days holds the four mega-sale days of the
         default start, a 90-day points expiry and several 30-day label horizons.
@@ -363,8 +375,8 @@ class SimulationConfig:
         (uniform; "1-3 months").
     adversarial_violation_rate : float, default 0.15
         Probability that a session of an adversarial creator (at intensity 1) commits a
-        violation of its kind; with detection and 2.7 sessions a week, about half of
-        adversarial creators get a confirmed severe violation detected within 30 days.
+        violation of its kind; with detection, about 40% of adversarial creators get a
+        confirmed severe violation detected within 30 days.
     false_positive_rate : float, default 0.002
         Probability that an honest session gets a false-positive violation record.
     misconduct_rate : float, default 0.004
@@ -408,10 +420,12 @@ class SimulationConfig:
     report_review_rate : float, default 0.15
         A session with ``r`` viewer reports is reviewed with probability
         ``1 - exp(-report_review_rate * r)`` (14% for 1 report, 53% for 5, 95% for 20):
-        about 4% of sessions, a third of them low quality.
+        about 3% of sessions, one in six of them low quality.
     risk_queue_share : float, default 0.02
         Daily risk-queue capacity per market, as a share of the market's average daily
-        sessions (at least one).
+        sessions (a fractional capacity is rounded up or down at random each day, so
+        small markets get their share too): about 2% of sessions, three in four low
+        quality.
     review_delay_days : (float, float), default (0, 3)
         Uniform delay from a session's end to its review.
     pattern_market : str, default "VN"
@@ -1998,15 +2012,18 @@ def _review_frame(
     risk += 0.7 * rr.standard_normal(ns)
     day = (S["end"] - start_us) // _DAY
     per_market = np.bincount(market, minlength=len(MARKETS))
-    capacity = np.round(cfg.risk_queue_share * per_market / cfg.n_days).astype(np.int64)
-    capacity = np.maximum(capacity, 1 if cfg.risk_queue_share > 0 else 0)
+    # capacity of each market-day: the market's share, rounded up or down at random so
+    # that a small market still gets its expected share of reviews
+    capacity = cfg.risk_queue_share * per_market / cfg.n_days
+    u = rr.random((len(MARKETS), cfg.n_days + 1))
+    capacity = np.floor(capacity[:, None] + u).astype(np.int64).ravel()
     queue = np.flatnonzero(~reported)
     group = market[queue].astype(np.int64) * (cfg.n_days + 1) + day[queue]
     by_risk = np.lexsort((-risk[queue], group))
     queue, group = queue[by_risk], group[by_risk]
     del risk, day, by_risk
     rank = np.arange(len(queue)) - np.searchsorted(group, group, side="left")
-    queued = queue[rank < capacity[market[queue]]]
+    queued = queue[rank < capacity[group]]
     del queue, group, rank
     picks = (np.flatnonzero(audit), np.flatnonzero(reported), np.sort(queued))
     sess = np.concatenate(picks)

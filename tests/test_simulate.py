@@ -398,10 +398,11 @@ def test_review_delays_and_sampling_shares(world):
     )
     start = pd.Timestamp(cfg.start, tz="UTC")
     per_market = t.sessions.merge(t.creators, on="creator_id")["market"].value_counts()
-    capacity = np.maximum(1, np.round(cfg.risk_queue_share * per_market / cfg.n_days))
+    capacity = np.ceil(cfg.risk_queue_share * per_market / cfg.n_days)
     day = (queue["ended_at"] - start) // DAY
     used = queue.groupby([queue["market"].astype(str), day]).size()
     assert all(used[m].max() <= capacity[m] for m in used.index.get_level_values(0).unique())
+    assert len(queue) / n == pytest.approx(cfg.risk_queue_share, rel=0.15)
     assert (
         queue["is_low_quality"].mean()
         > 3 * r.loc[r["sample_reason"] == "random_audit", "is_low_quality"].mean()
