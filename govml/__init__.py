@@ -38,6 +38,7 @@ from govml._exceptions import (
     TrackingError,
     TrainingError,
     UnseenCategoryError,
+    UnseenCategoryWarning,
 )
 
 __version__ = "0.1.0"
@@ -63,9 +64,48 @@ _LAZY: dict[str, str] = {
     "simulate": "govml.simulate",
     "write_world": "govml.simulate",
     "read_truth": "govml.simulate",
+    "empty_table": "govml.schema",
     # summaries
     "TablesSummary": "govml.summary",
     "summarize_tables": "govml.summary",
+    # point-in-time features and labels
+    "trailing_windows": "govml.features",
+    "active_at": "govml.features",
+    "latest_before": "govml.features",
+    "session_features": "govml.features",
+    "creator_features": "govml.features",
+    "creator_snapshots": "govml.features",
+    "ExtraEvents": "govml.features",
+    "FeatureSet": "govml.features",
+    "catalogue": "govml.features",
+    "REASON_GROUPS": "govml.features",
+    "session_labels": "govml.features",
+    "creator_labels": "govml.features",
+    "SessionLabels": "govml.features",
+    "CreatorLabels": "govml.features",
+    "maturity_gap": "govml.features",
+    # training and evaluation
+    "ExperimentConfig": "govml.training",
+    "load_config": "govml.training",
+    "default_config": "govml.training",
+    "TimeSplit": "govml.training",
+    "time_split": "govml.training",
+    "prequential_splits": "govml.training",
+    "Evaluation": "govml.training",
+    "evaluate": "govml.training",
+    "evaluate_reviewed": "govml.training",
+    "compare": "govml.training",
+    "TrainingData": "govml.training",
+    "TrainingResult": "govml.training",
+    "build_training_data": "govml.training",
+    "train_model": "govml.training",
+    "train_task": "govml.training",
+    # the model artifact
+    "GovmlModel": "govml.model",
+    "ModelMetadata": "govml.model",
+    "Prediction": "govml.model",
+    "DataFingerprint": "govml.model",
+    "fingerprint": "govml.model",
 }
 
 __all__ = [
@@ -84,6 +124,7 @@ __all__ = [
     "ModelFormatError",
     "ColumnMismatchError",
     "UnseenCategoryError",
+    "UnseenCategoryWarning",
     "TrackingError",
     "ScoringError",
     "PolicyError",
@@ -105,6 +146,30 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
+    from govml.features import (  # noqa: F401
+        REASON_GROUPS,
+        CreatorLabels,
+        ExtraEvents,
+        FeatureSet,
+        SessionLabels,
+        active_at,
+        catalogue,
+        creator_features,
+        creator_labels,
+        creator_snapshots,
+        latest_before,
+        maturity_gap,
+        session_features,
+        session_labels,
+        trailing_windows,
+    )
+    from govml.model import (  # noqa: F401
+        DataFingerprint,
+        GovmlModel,
+        ModelMetadata,
+        Prediction,
+        fingerprint,
+    )
     from govml.schema import (  # noqa: F401
         CONTRACT,
         ColumnMapping,
@@ -113,6 +178,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         ValidationReport,
         check_tables,
         describe_contract,
+        empty_table,
         load_tables,
         save_tables,
         validate_tables,
@@ -127,3 +193,20 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         write_world,
     )
     from govml.summary import TablesSummary, summarize_tables  # noqa: F401
+    from govml.training import (  # noqa: F401
+        Evaluation,
+        ExperimentConfig,
+        TimeSplit,
+        TrainingData,
+        TrainingResult,
+        build_training_data,
+        compare,
+        default_config,
+        evaluate,
+        evaluate_reviewed,
+        load_config,
+        prequential_splits,
+        time_split,
+        train_model,
+        train_task,
+    )
