@@ -1114,6 +1114,7 @@ def _enforce_kernel(
     restrict_len,
     suspend_len,
     block_share,
+    codes,
     alive,
     v_alive,
     a_creator,
@@ -1122,7 +1123,11 @@ def _enforce_kernel(
     a_ends,
     a_viol,
 ):  # pragma: no cover - compiled by numba
-    """Per creator in time order: which planned streams happen, which penalties follow."""
+    """Per creator in time order: which planned streams happen, which penalties follow.
+
+    ``codes`` holds the action-kind codes of warning, live restriction, commission hold
+    and suspension.
+    """
     n_actions = 0
     n_creators = len(s_off) - 1
     max_blocks = 0
@@ -1173,11 +1178,11 @@ def _enforce_kernel(
                         a_taken[n_actions] = t
                         a_viol[n_actions] = j
                         if la == 1:
-                            a_kind[n_actions] = 0
+                            a_kind[n_actions] = codes[0]
                             a_ends[n_actions] = -(2**63)
                         else:
                             length = suspend_len if la == 3 else restrict_len
-                            a_kind[n_actions] = 3 if la == 3 else 1
+                            a_kind[n_actions] = codes[3] if la == 3 else codes[1]
                             a_ends[n_actions] = t + length
                             if length > 0:
                                 b_start[nb] = t
@@ -1187,7 +1192,7 @@ def _enforce_kernel(
                         n_actions += 1
                     if v_hold[j]:
                         a_creator[n_actions] = c
-                        a_kind[n_actions] = 2
+                        a_kind[n_actions] = codes[2]
                         a_taken[n_actions] = t
                         a_ends[n_actions] = v_resolved[j]
                         a_viol[n_actions] = j
@@ -1848,6 +1853,7 @@ def _enforce(
         us(cfg.restriction_days),
         us(cfg.suspension_days),
         np.float64(cfg.restriction_block_share),
+        np.array([_A_WARNING, _A_RESTRICTION, _A_HOLD, _A_SUSPENSION], dtype=np.int8),
         alive,
         v_alive,
         out["creator"],
