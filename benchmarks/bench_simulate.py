@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="DIR", help="also time write_world to DIR")
     args = parser.parse_args(argv)
 
-    from govml.simulate import _kernel, simulate, write_world
+    from govml.simulation import _kernel, simulate, write_world
 
     t0 = time.perf_counter()
     _kernel("enforce")  # numba import + compile (or cache load), reported separately

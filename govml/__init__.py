@@ -57,13 +57,13 @@ _LAZY: dict[str, str] = {
     "save_tables": "govml.schema",
     "describe_contract": "govml.schema",
     # simulator
-    "SimulationConfig": "govml.simulate",
-    "SimulatedWorld": "govml.simulate",
-    "GroundTruth": "govml.simulate",
-    "InjectedPattern": "govml.simulate",
-    "simulate": "govml.simulate",
-    "write_world": "govml.simulate",
-    "read_truth": "govml.simulate",
+    "SimulationConfig": "govml.simulation",
+    "SimulatedWorld": "govml.simulation",
+    "GroundTruth": "govml.simulation",
+    "InjectedPattern": "govml.simulation",
+    "simulate": "govml.simulation",
+    "write_world": "govml.simulation",
+    "read_truth": "govml.simulation",
     "empty_table": "govml.schema",
     # summaries
     "TablesSummary": "govml.summary",
@@ -183,7 +183,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         save_tables,
         validate_tables,
     )
-    from govml.simulate import (  # noqa: F401
+    from govml.simulation import (  # noqa: F401
         GroundTruth,
         InjectedPattern,
         SimulatedWorld,

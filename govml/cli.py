@@ -56,7 +56,7 @@ class _Step:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from govml.simulate import simulate, write_world
+    from govml.simulation import simulate, write_world
 
     with _Step(f"simulating {args.creators:,} creators over {args.days} days (seed {args.seed})"):
         world = simulate(n_creators=args.creators, n_days=args.days, seed=args.seed)
@@ -96,7 +96,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from govml._config import get_settings
     from govml.schema import load_tables
-    from govml.simulate import simulate, write_world
+    from govml.simulation import simulate, write_world
     from govml.summary import summarize_tables
 
     out = Path(args.out) if args.out else get_settings().data_dir / "quickstart"

@@ -30,7 +30,7 @@ from govml._exceptions import TrainingError
 if TYPE_CHECKING:
     from govml.model import GovmlModel
     from govml.schema import Tables
-    from govml.simulate import GroundTruth
+    from govml.simulation import GroundTruth
     from govml.tracking import ModelVersionInfo, PromotionDecision
     from govml.training.config import ExperimentConfig
     from govml.training.metrics import Evaluation

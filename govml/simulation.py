@@ -141,9 +141,7 @@ import functools
 import json
 import math
 import os
-import sys
 import threading
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,7 +437,7 @@ class SimulationConfig:
 
     Examples
     --------
-    >>> from govml.simulate import SimulationConfig
+    >>> from govml.simulation import SimulationConfig
     >>> cfg = SimulationConfig(n_creators=500, n_days=60, seed=1)
     >>> cfg.end.isoformat(), dict(cfg.market_shares)["ID"]
     ('2025-10-14', 0.35)
@@ -2382,20 +2380,3 @@ def read_truth(path: str | os.PathLike[str]) -> GroundTruth:
         pattern=InjectedPattern.from_dict(meta["pattern"]),
         config=config,
     )
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`simulate`.
-
-    ``govml`` exports the function ``simulate`` lazily, but once anything imports the
-    submodule ``govml.simulate`` (``from govml.simulate import ...``), Python's import
-    system sets the package attribute ``govml.simulate`` to this *module*, shadowing the
-    function. Making the module callable keeps ``govml.simulate(n_creators=...)`` working
-    whatever the import order.
-    """
-
-    def __call__(self, config: SimulationConfig | None = None, **overrides: Any) -> SimulatedWorld:
-        return simulate(config, **overrides)
-
-
-sys.modules[__name__].__class__ = _CallableModule
