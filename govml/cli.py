@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from govml._exceptions import GovmlError
+from govml._exceptions import DataLoadError, GovmlError
 
 __all__ = ["main", "build_parser"]
 
@@ -24,6 +24,7 @@ examples:
   govml quickstart                          simulate a world, validate it, summarise it
   govml simulate --out data/world --creators 5000 --days 120 --seed 7
   govml validate data/world                 check exported tables against the contract
+  govml features --tables data/world --task low_quality --out lq.parquet
   govml contract                            print the data contract
 
 Settings come from environment variables (see README, "Configuration"):
@@ -78,6 +79,39 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     report = check_tables(tables, assume_timezone=args.assume_timezone)
     print(report)
     return EXIT_OK if report.ok else EXIT_USAGE
+
+
+def _load(args: argparse.Namespace):
+    from govml.schema import ColumnMapping, load_tables
+
+    mapping = ColumnMapping.from_yaml(args.mapping) if getattr(args, "mapping", None) else None
+    with _Step(f"loading and validating tables from {args.tables}"):
+        return load_tables(
+            args.tables, mapping=mapping, assume_timezone=getattr(args, "assume_timezone", None)
+        )
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    from govml.features import build_features
+
+    tables = _load(args)
+    with _Step(f"building {args.task} features point in time"):
+        fs = build_features(tables, args.task, as_of=args.as_of, since=args.since, freq=args.freq)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise DataLoadError(f"{out} already exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with _Step(f"writing {len(fs):,} rows x {len(fs.features)} features to {out}"):
+        fs.frame.to_parquet(tmp, index=False)
+        tmp.replace(out)
+    t = fs.frame[fs.time_col]
+    print(
+        f"{fs.task}: {len(fs):,} rows, {len(fs.features)} features "
+        f"(catalogue {fs.catalogue_version}), {fs.time_col} from {t.min()} to {t.max()}"
+    )
+    print(f"features: {out}")
+    return EXIT_OK
 
 
 def _cmd_contract(args: argparse.Namespace) -> int:
@@ -198,6 +232,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="timezone of naive timestamps (e.g. UTC, Asia/Jakarta); naive values are "
         "rejected without it",
     )
+
+    p = _add(
+        sub,
+        "features",
+        _cmd_features,
+        "build a task's point-in-time feature set to parquet",
+        "Load and validate the tables in DIR, build the task's features as known at "
+        "--as-of (every feature uses only facts known strictly before each row's time) and "
+        "write them to a parquet file. low_quality: one row per session ended before "
+        "--as-of (and at or after --since); adversarial: one snapshot per active creator "
+        "at --as-of (or every --freq from --since).",
+        "govml features --tables data/quickstart --task adversarial --as-of 2025-12-01 "
+        "--out features.parquet",
+    )
+    p.add_argument("--tables", required=True, metavar="DIR", help="folder holding the six tables")
+    p.add_argument("--task", required=True, choices=["low_quality", "adversarial"])
+    p.add_argument("--out", required=True, help="output parquet file")
+    p.add_argument("--as-of", help="scoring time (default: end of the data); dates are UTC")
+    p.add_argument("--since", help="earliest row time (default: all sessions / only --as-of)")
+    p.add_argument("--freq", default="1D", help="adversarial snapshot frequency (default 1D)")
+    p.add_argument("--mapping", help="YAML column mapping from your column names")
+    p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
     p = _add(
         sub,

@@ -19,11 +19,11 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("quickstart", "simulate", "validate", "contract"):
+    for command in ("quickstart", "simulate", "validate", "features", "contract"):
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["quickstart", "simulate", "validate", "contract"])
+@pytest.mark.parametrize("command", ["quickstart", "simulate", "validate", "features", "contract"])
 def test_each_subcommand_has_help_with_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
@@ -97,3 +97,44 @@ def test_quickstart_small_world(tmp_path, capsys):
 
 def test_parser_is_exposed_for_docs():
     assert build_parser().prog == "govml"
+
+
+def test_features_command_writes_parquet(tmp_path, capsys):
+    import pandas as pd
+
+    world = tmp_path / "world"
+    assert main(["simulate", "--out", str(world), "--creators", "40", "--days", "20"]) == 0
+    out = tmp_path / "f.parquet"
+    args = ["features", "--tables", str(world), "--task", "low_quality", "--out", str(out)]
+    assert main(args) == 0
+    frame = pd.read_parquet(out)
+    assert len(frame) == len(pd.read_parquet(world / "sessions.parquet"))
+    capsys.readouterr()
+    assert main(args) == 2  # refuses to overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--as-of", "2031-01-01"]) == 2
+    assert "outside the data" in capsys.readouterr().err
+
+
+def test_features_command_rejects_tables_that_break_the_contract(tmp_path, capsys):
+    import pandas as pd
+
+    world = tmp_path / "world"
+    assert main(["simulate", "--out", str(world), "--creators", "30", "--days", "5"]) == 0
+    s = pd.read_parquet(world / "sessions.parquet")
+    s.loc[0, "ended_at"] = s.loc[0, "started_at"] - pd.Timedelta(hours=1)
+    s.to_parquet(world / "sessions.parquet")
+    capsys.readouterr()
+    code = main(
+        [
+            "features",
+            "--tables",
+            str(world),
+            "--task",
+            "adversarial",
+            "--out",
+            str(tmp_path / "f.parquet"),
+        ]
+    )
+    assert code == 2
+    assert "ended_at" in capsys.readouterr().err

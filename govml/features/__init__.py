@@ -7,6 +7,7 @@ any event table and any entity; the two feature sets (:func:`session_features`,
 only facts known strictly before ``t``.
 """
 
+from govml.features.build import build_features, data_time_range
 from govml.features.catalogue import (
     REASON_GROUPS,
     FeatureSpec,
@@ -39,6 +40,8 @@ __all__ = [
     "ReasonGroup",
     "SessionLabels",
     "active_at",
+    "build_features",
+    "data_time_range",
     "catalogue",
     "catalogue_version",
     "creator_feature_specs",

@@ -1,0 +1,125 @@
+"""One entry point for a task's feature set "as of" a time (what ``govml features`` runs)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from govml._exceptions import FeatureError
+from govml.features.featureset import FeatureSet
+from govml.schema import Tables
+
+__all__ = ["build_features", "data_time_range"]
+
+
+def data_time_range(tables: Tables) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last session end in the tables (the range queries must fall in)."""
+    ended = tables.sessions["ended_at"]
+    return ended.min(), ended.max()
+
+
+def _timestamp(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise FeatureError(
+            f"{name}={value!r} is not a timestamp; write e.g. 2026-01-31 or 2026-01-31T00:00:00Z"
+        ) from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def build_features(
+    tables: Tables,
+    task: str,
+    *,
+    as_of: pd.Timestamp | str | None = None,
+    since: pd.Timestamp | str | None = None,
+    freq: str = "1D",
+    active_within: str = "30D",
+) -> FeatureSet:
+    """The feature set of a task as known at ``as_of``.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated tables.
+    task : {"low_quality", "adversarial"}
+        ``low_quality``: one row per session that ended before ``as_of`` (and at or after
+        ``since``). ``adversarial``: one snapshot per active creator at each time of the
+        ``freq`` grid in ``[since, as_of]`` (only ``as_of`` without ``since``).
+    as_of : timestamp, optional
+        The scoring time. Defaults to just after the last session end (low_quality) or
+        the next midnight after it (adversarial). Dates without a timezone are UTC.
+    since : timestamp, optional
+        Earliest row time.
+    freq, active_within : str
+        Snapshot grid and activity rule of the adversarial task.
+
+    Returns
+    -------
+    FeatureSet
+
+    Raises
+    ------
+    FeatureError
+        Unknown task, unparsable times, ``since`` after ``as_of``, or times outside the
+        data (before the first session end or more than ``active_within`` after the last).
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.features import build_features
+    >>> t = govml.simulate(n_creators=60, n_days=30, seed=2).tables
+    >>> fs = build_features(t, "adversarial", as_of="2025-09-10")
+    >>> fs.frame["snapshot_at"].unique().tolist()
+    [Timestamp('2025-09-10 00:00:00+0000', tz='UTC')]
+    """
+    from govml.features.creator import creator_features
+    from govml.features.labels import creator_snapshots
+    from govml.features.session import session_features
+
+    if task not in ("low_quality", "adversarial"):
+        raise FeatureError(
+            f"unknown task {task!r}; govml has two tasks: 'low_quality' (sessions) and "
+            "'adversarial' (creators)"
+        )
+    first, last = data_time_range(tables)
+    if as_of is None:
+        end = last + pd.Timedelta(microseconds=1)
+        if task == "adversarial":
+            end = last.normalize() + pd.Timedelta(days=1)
+    else:
+        end = _timestamp(as_of, "as_of")
+    start = _timestamp(since, "since") if since is not None else None
+    if start is not None and start > end:
+        raise FeatureError(f"since={start} is after as_of={end}; since must come first")
+    horizon = pd.Timedelta(active_within)
+    if end <= first or end > last + horizon:
+        raise FeatureError(
+            f"as_of={end} is outside the data: sessions end between {first} and {last}; "
+            f"pick a time after the first session end and at most {active_within} after "
+            "the last"
+        )
+    if task == "low_quality":
+        s = tables.sessions
+        keep = s["ended_at"] < end
+        if start is not None:
+            keep &= s["ended_at"] >= start
+        if not keep.any():
+            raise FeatureError(
+                f"no session ended in [{start or first}, {end}); the sessions table covers "
+                f"{first} to {last}"
+            )
+        return session_features(tables, session_ids=s.loc[keep, "session_id"])
+    snaps = creator_snapshots(
+        tables,
+        start=start if start is not None else end,
+        end=end + pd.Timedelta(microseconds=1),
+        freq=freq,
+        active_within=active_within,
+    )
+    if snaps.empty:
+        raise FeatureError(
+            f"no creator was active within {active_within} before {end}; pick an as_of "
+            f"inside the data ({first} to {last})"
+        )
+    return creator_features(tables, snaps)
