@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from govml._exceptions import DataLoadError, GovmlError
+from govml._exceptions import ConfigError, DataLoadError, GovmlError
 
 __all__ = ["main", "build_parser"]
 
@@ -25,6 +25,7 @@ examples:
   govml simulate --out data/world --creators 5000 --days 120 --seed 7
   govml validate data/world                 check exported tables against the contract
   govml features --tables data/world --task low_quality --out lq.parquet
+  govml train --task adversarial --tables data/world --set model.seed=3
   govml contract                            print the data contract
 
 Settings come from environment variables (see README, "Configuration"):
@@ -114,6 +115,97 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _experiment(task: str, path: str | None, sets: list[str], tune: int | None):
+    """The experiment config: --config, else experiments/<task>.yaml here, else built-in."""
+    import yaml
+
+    from govml.training.config import default_config, load_config
+
+    if path is None and Path(f"experiments/{task}.yaml").is_file():
+        path = f"experiments/{task}.yaml"
+    config = load_config(path) if path else default_config(task)
+    if config.task != task:
+        raise ConfigError(f"{path} configures task {config.task!r}, but --task is {task!r}")
+    overrides: dict[str, object] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} must look like section.field=value")
+        overrides[key.strip()] = yaml.safe_load(raw)
+    if tune is not None:
+        overrides["tune.n_trials"] = tune
+    config = config.override(overrides) if overrides else config
+    _log(f"• experiment config: {path or 'built-in defaults'}")
+    return config
+
+
+def _train(task: str, tables, config, truth, *, track: bool, cutoff=None):
+    from govml._config import get_settings
+    from govml.training.pipeline import train_task
+
+    start = time.perf_counter()
+    result = train_task(
+        tables,
+        config,
+        truth=truth,
+        cutoff=cutoff,
+        track=track,
+        models_dir=str(get_settings().models_dir),
+        progress=lambda message: _log(f"  {message}"),
+    )
+    _log(f"• trained {task} in {time.perf_counter() - start:.0f}s")
+    with _wide():
+        print(
+            f"\n{task}: test period {result.split.test.start:%Y-%m-%d} .. "
+            f"{result.split.test.end:%Y-%m-%d}, sample: {result.sample}"
+        )
+        print(result.comparison.to_string())
+    ratio = result.pr_auc_vs_oracle()
+    if ratio is not None:
+        print(f"model PR-AUC / oracle PR-AUC = {ratio:.3f}")
+    if result.version is not None:
+        print(
+            f"registered {result.version.name} version {result.version.version} "
+            f"(run {result.run_id})"
+        )
+    if result.promotion is not None:
+        print(f"champion: {result.promotion.reason}")
+    if result.model_path:
+        print(f"model artifact: {result.model_path}")
+    return result
+
+
+class _wide:
+    def __enter__(self) -> None:
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 250, "display.max_columns", 50)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    tables = _load(args)
+    truth = None
+    truth_dir = Path(args.truth) if args.truth else Path(args.tables) / "truth"
+    if args.truth or truth_dir.is_dir():
+        from govml.simulation import read_truth
+
+        truth = read_truth(truth_dir)
+        _log(f"• ground truth from {truth_dir}: the oracle joins the evaluation")
+    config = _experiment(args.task, args.config, args.set or [], args.tune)
+    cutoff = None
+    if args.cutoff:
+        import pandas as pd
+
+        cutoff = pd.Timestamp(args.cutoff)
+        cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff
+    _train(args.task, tables, config, truth, track=not args.no_track, cutoff=cutoff)
+    return EXIT_OK
+
+
 def _cmd_contract(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -142,6 +234,19 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         tables = load_tables(out)
     print(summarize_tables(tables))
     print(f"\ntables: {out}  ground truth: {out / 'truth'}")
+    if args.no_train:
+        return EXIT_OK
+    for task in ("low_quality", "adversarial"):
+        _log(f"\n• training {task}")
+        config = _experiment(task, None, [], None)
+        _train(task, tables, config, world.truth, track=True)
+    from govml._config import get_settings
+
+    settings = get_settings()
+    print(
+        f"\nMLflow runs: {settings.tracking_uri}  (browse: mlflow ui --backend-store-uri "
+        f"{settings.tracking_uri})"
+    )
     return EXIT_OK
 
 
@@ -191,14 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_quickstart,
         "run the main job end to end on a simulated world",
         "Simulate a live-shopping world (the embedded default data), write its six tables "
-        "as parquet, load and validate them against the contract and print a summary.\n"
-        "Output: DIR/<table>.parquet and DIR/truth/ (default DIR: $GOVML_DATA_DIR/quickstart).",
+        "as parquet, load and validate them against the contract, print a summary, then "
+        "train, evaluate (against the rules and logistic baselines and the oracle) and "
+        "register both models in the local MLflow store.\n"
+        "Output: DIR/<table>.parquet and DIR/truth/ (default DIR: $GOVML_DATA_DIR/quickstart), "
+        "models/<task>/v<N>/, mlruns.db and mlartifacts/.",
         "govml quickstart --out data/quickstart",
     )
     p.add_argument("--out", help="folder for the simulated tables (default: data/quickstart)")
-    p.add_argument("--creators", type=int, default=2000, help="creators (default 2000)")
-    p.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    p.add_argument("--creators", type=int, default=3000, help="creators (default 3000)")
+    p.add_argument(
+        "--days",
+        type=int,
+        default=300,
+        help="days of history (default 300: the adversarial task needs two 51-day "
+        "label-maturity gaps between its periods)",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--no-train", action="store_true", help="stop after the summary")
 
     p = _add(
         sub,
@@ -255,6 +370,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", help="YAML column mapping from your column names")
     p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    p = _add(
+        sub,
+        "train",
+        _cmd_train,
+        "train, evaluate and register a task's model",
+        "Build the task's labels and point-in-time features from the tables, split them in "
+        "time (periods separated by the label-maturity gap), fit a calibrated LightGBM model, "
+        "evaluate it on the test period next to the rules and logistic-regression baselines "
+        "(and the oracle when DIR/truth holds a simulated world's ground truth), log the run "
+        "to MLflow, register the model and promote it to champion only if it beats the "
+        "current champion on the same test period. The artifact is saved to "
+        "$GOVML_MODELS_DIR/<task>/v<N>/.",
+        "govml train --task low_quality --tables data/quickstart "
+        "--config experiments/low_quality.yaml --tune 20",
+    )
+    p.add_argument("--tables", required=True, metavar="DIR", help="folder holding the six tables")
+    p.add_argument("--task", required=True, choices=["low_quality", "adversarial"])
+    p.add_argument("--config", help="experiment YAML (default: experiments/<task>.yaml if present)")
+    p.add_argument("--tune", type=int, metavar="N", help="Optuna trials (needs govml[tune])")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set model.seed=3 (repeatable)",
+    )
+    p.add_argument("--truth", help="ground-truth folder (default: DIR/truth when present)")
+    p.add_argument("--cutoff", help="train as of this time (default: end of the data)")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.add_argument("--mapping", help="YAML column mapping from your column names")
+    p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
 
     p = _add(
         sub,

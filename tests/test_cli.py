@@ -1,5 +1,6 @@
 """The command line: every user error is one message and exit code 2, never a traceback."""
 
+import re
 import subprocess
 import sys
 
@@ -19,11 +20,13 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("quickstart", "simulate", "validate", "features", "contract"):
+    for command in ("quickstart", "simulate", "validate", "features", "train", "contract"):
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["quickstart", "simulate", "validate", "features", "contract"])
+@pytest.mark.parametrize(
+    "command", ["quickstart", "simulate", "validate", "features", "train", "contract"]
+)
 def test_each_subcommand_has_help_with_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
@@ -89,7 +92,18 @@ def test_contract_prints_every_table(capsys):
 
 
 def test_quickstart_small_world(tmp_path, capsys):
-    code = main(["quickstart", "--out", str(tmp_path / "qs"), "--creators", "60", "--days", "14"])
+    code = main(
+        [
+            "quickstart",
+            "--out",
+            str(tmp_path / "qs"),
+            "--creators",
+            "60",
+            "--days",
+            "14",
+            "--no-train",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "sessions by market" in out and "reviews by sample reason" in out
@@ -138,3 +152,59 @@ def test_features_command_rejects_tables_that_break_the_contract(tmp_path, capsy
     )
     assert code == 2
     assert "ended_at" in capsys.readouterr().err
+
+
+def test_train_command_prints_the_comparison(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    world = tmp_path / "world"
+    assert main(["simulate", "--out", str(world), "--creators", "400", "--days", "120"]) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "train",
+            "--task",
+            "low_quality",
+            "--tables",
+            str(world),
+            "--no-track",
+            "--set",
+            "evaluation.n_bootstrap=20",
+            "--set",
+            "model.num_boost_round=50",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    for scorer in ("model", "rules", "logistic", "oracle"):
+        assert scorer in out
+    assert "random_audit (unbiased)" in out and "model PR-AUC / oracle PR-AUC" in out
+    assert (tmp_path / "models" / "low_quality" / "vlocal" / "model.txt").exists()
+    assert not (tmp_path / "mlruns.db").exists()  # --no-track
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--set", "model.sed=1"], "unknown field 'sed'"),
+        (["--set", "novalue"], "must look like section.field=value"),
+        (["--config", "nope.yaml"], "does not exist"),
+    ],
+)
+def test_train_command_config_errors(tmp_path, capsys, extra, match):
+    world = tmp_path / "world"
+    assert main(["simulate", "--out", str(world), "--creators", "30", "--days", "10"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--task", "low_quality", "--tables", str(world), *extra]) == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_train_command_rejects_a_config_for_another_task(tmp_path, capsys):
+    world = tmp_path / "world"
+    assert main(["simulate", "--out", str(world), "--creators", "30", "--days", "10"]) == 0
+    cfg = tmp_path / "adv.yaml"
+    cfg.write_text("task: adversarial\n")
+    capsys.readouterr()
+    code = main(["train", "--task", "low_quality", "--tables", str(world), "--config", str(cfg)])
+    assert code == 2
+    assert "configures task 'adversarial', but --task is 'low_quality'" in capsys.readouterr().err
