@@ -101,6 +101,7 @@ _LAZY: dict[str, str] = {
     "build_training_data": "govml.training",
     "train_model": "govml.training",
     "train_task": "govml.training",
+    "prequential_evaluation": "govml.training",
     # the model artifact
     "GovmlModel": "govml.model",
     "ModelMetadata": "govml.model",
@@ -207,6 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         evaluate,
         evaluate_reviewed,
         load_config,
+        prequential_evaluation,
         prequential_splits,
         time_split,
         train_model,

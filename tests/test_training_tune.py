@@ -39,7 +39,7 @@ def frames():
 def test_search_is_reproducible_and_stays_in_the_space(frames):
     train, valid, data = frames
     config = default_config("low_quality").override(
-        {"tune.n_trials": 3, "model.num_boost_round": 30, "model.params.num_threads": 1}
+        {"tune.n_trials": 3, "model.num_boost_round": 30}
     )
     a = tune_params(train, valid, data=data, config=config, base_params={"verbose": -1})
     b = tune_params(train, valid, data=data, config=config, base_params={"verbose": -1})

@@ -5,7 +5,9 @@ The modules follow the steps of a training run: :mod:`~govml.training.config`
 label-maturity gap), :mod:`~govml.training.lgbm` (deterministic, early-stopped,
 calibrated LightGBM), :mod:`~govml.training.baselines` (rules, logistic regression,
 oracle), :mod:`~govml.training.metrics` (evaluation with bootstrap CIs) and
-:mod:`~govml.training.pipeline` (all of it, tracked in MLflow).
+:mod:`~govml.training.pipeline` (all of it, tracked in MLflow), with
+:mod:`~govml.training.prequential` (rolling-origin folds) and
+:mod:`~govml.training.tune` (Optuna).
 """
 
 from govml.training.config import ExperimentConfig, default_config, load_config
@@ -25,12 +27,14 @@ from govml.training.pipeline import (
     train_model,
     train_task,
 )
+from govml.training.prequential import PrequentialResult, prequential_evaluation
 from govml.training.splits import TimeSplit, prequential_splits, split_by_bounds, time_split
 
 __all__ = [
     "Evaluation",
     "ExperimentConfig",
     "MetricSet",
+    "PrequentialResult",
     "ReviewedEvaluation",
     "TimeSplit",
     "TrainingData",
@@ -42,6 +46,7 @@ __all__ = [
     "evaluate_reviewed",
     "load_config",
     "oracle_scores",
+    "prequential_evaluation",
     "prequential_splits",
     "split_by_bounds",
     "time_split",
