@@ -186,7 +186,8 @@ class Contributions:
     raw : ndarray of float64, shape (n,)
         ``base_value + values.sum(axis=1)``: the raw score (log-odds).
     probability : ndarray of float64, shape (n,)
-        Calibrated probability of ``raw`` (the model's calibration).
+        Calibrated probability, exactly as :meth:`GovmlModel.predict_proba` gives it
+        (from the booster's raw score, which ``raw`` matches to rounding).
     feature_names : tuple of str
         Model features, in training order.
     data : ndarray of float64, shape (n, p)
@@ -415,21 +416,29 @@ def explain(
     booster = model.booster
     calibration = model.metadata.calibration
 
-    def probability_all() -> np.ndarray:
-        if not len(x):
+    def predict(rows_x: np.ndarray) -> np.ndarray:
+        if not len(rows_x):
             return np.empty(0)
-        return calibration.apply(booster.predict(x, raw_score=True, num_threads=threads))
+        return np.asarray(booster.predict(rows_x, raw_score=True, num_threads=threads))
+
+    scored: dict[str, np.ndarray] = {}
+
+    def probability_all() -> np.ndarray:
+        scored["raw"] = predict(x)
+        return calibration.apply(scored["raw"])
 
     mask = _row_mask(rows, len(x), probability_all, model.metadata.thresholds)
     positions = np.flatnonzero(mask)
     selected = x[positions]
     p = len(names)
+    first = inverse = None
+    distinct = selected
     if deduplicate and len(selected):
         first, inverse = _distinct_rows(selected)
-        distinct = selected[first]
-    else:
-        first = inverse = None
-        distinct = selected
+        if len(first) < len(selected):
+            distinct = selected[first]
+        else:  # nothing repeats: no gather, no scatter
+            inverse = None
     if len(distinct):
         out = booster.predict(distinct, pred_contrib=True, num_threads=threads)
         out = np.asarray(out, dtype=np.float64).reshape(len(distinct), p + 1)
@@ -440,12 +449,14 @@ def explain(
     values = np.ascontiguousarray(out[:, :p])
     base = float(out[0, p]) if len(out) else _expected_value(booster, x, threads)
     raw = base + values.sum(axis=1)
+    # the probability scoring gives (from the model's own raw score, not the sum)
+    model_raw = scored["raw"][positions] if "raw" in scored else predict(selected)
     levels = {s.name: s.levels for s in model.metadata.features if s.kind == "categorical"}
     return Contributions(
         values=values,
         base_value=base,
         raw=raw,
-        probability=calibration.apply(raw) if len(raw) else np.empty(0),
+        probability=calibration.apply(model_raw) if len(raw) else np.empty(0),
         feature_names=names,
         data=selected,
         levels=levels,
@@ -533,12 +544,15 @@ def group_contributions(
     )
 
 
-def _format_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+def _format_value(contributions: Contributions, row: int, feature: int) -> str:
+    """One feature value as text: the category label, or the number to 3 digits."""
+    value = float(contributions.data[row, feature])
+    if np.isnan(value):
         return "missing"
-    if isinstance(value, float):
+    levels = contributions.levels.get(contributions.feature_names[feature])
+    if levels is None:
         return f"{value:.3g}"
-    return str(value)
+    return levels[int(value)] if int(value) < len(levels) else "<unseen>"
 
 
 def reason_codes(
@@ -609,7 +623,10 @@ def reason_codes(
     top_values = np.take_along_axis(grouped, top, axis=1)
     groups = np.asarray(reasons.feature_groups, dtype=object)
     members = [np.flatnonzero(groups == code) for code in reasons.codes]
-    display = contributions.display_data() if n else np.empty((0, len(groups)), dtype=object)
+    # strongest feature of each group in each row (first in model order on ties)
+    best_of = np.zeros((n, n_groups), dtype=np.int64)
+    for g, cols in enumerate(members):
+        best_of[:, g] = cols[np.argmax(values[:, cols], axis=1)] if n else 0
     index = contributions.index
     out: dict[str, Any] = {}
     for i in range(min(k, n_groups)):
@@ -618,12 +635,11 @@ def reason_codes(
         contrib = np.full(n, np.nan)
         for r in np.flatnonzero(top_values[:, i] > 0):
             g = top[r, i]
-            cols = members[g]
-            best = cols[np.argmax(values[r, cols])]
+            best = best_of[r, g]
             codes[r] = reasons.codes[g]
             texts[r] = (
                 f"{reasons.sentences[g]} (mainly: {reasons.feature_descriptions[best]} = "
-                f"{_format_value(display[r, best])})"
+                f"{_format_value(contributions, r, best)})"
             )
             contrib[r] = top_values[r, i]
         out[f"reason_{i + 1}_code"] = pd.Series(codes, dtype=object, index=index)

@@ -319,3 +319,19 @@ def test_contributions_is_frozen(full):
     assert isinstance(full, Contributions)
     with pytest.raises(dataclasses.FrozenInstanceError):
         full.base_value = 0.0
+
+
+def test_reason_text_names_the_strongest_feature_and_its_label(categorical):
+    model, frame = categorical
+    c = explain(model, frame)
+    np.testing.assert_array_equal(c.probability, model.predict_proba(frame))
+    r = reason_codes(c, k=3)
+    for i in (1, 2, 3):
+        mk = r[f"reason_{i}_code"] == "MK"
+        expect = REASON_GROUPS["MK"].sentence + " (mainly: market of the creator = "
+        got = r.loc[mk, f"reason_{i}_text"]
+        labels = frame.loc[mk, "market"].astype(str)
+        assert (got == expect + labels + ")").all()
+    assert (r["reason_1_code"] == "MK").sum() > 0
+    vr = r["reason_1_code"] == "VR"
+    assert r.loc[vr, "reason_1_text"].str.contains(r"= \d", regex=True).all()
