@@ -172,9 +172,7 @@ def _reason_info(feature_names: Sequence[str], catalogue: pd.DataFrame) -> Reaso
 def _default_catalogue(task: str) -> pd.DataFrame:
     from govml.features.catalogue import catalogue
 
-    if task not in ("low_quality", "adversarial"):
-        return pd.DataFrame(columns=["name", "reason_group", "description"])
-    return catalogue(task)
+    return catalogue(task)  # a model's task is always one of govml's (ModelMetadata checks)
 
 
 # --------------------------------------------------------------------------- contributions

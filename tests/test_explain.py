@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import govml
 from govml._exceptions import ConfigError, UnseenCategoryError
@@ -335,3 +337,18 @@ def test_reason_text_names_the_strongest_feature_and_its_label(categorical):
     assert (r["reason_1_code"] == "MK").sum() > 0
     vr = r["reason_1_code"] == "VR"
     assert r.loc[vr, "reason_1_text"].str.contains(r"= \d", regex=True).all()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_subset_in_any_column_order_matches_the_full_explanation(categorical, data):
+    model, frame = categorical
+    full = explain(model, frame.head(300))
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=300, max_size=300)))
+    columns = data.draw(st.permutations(list(frame.columns)))
+    dedup = data.draw(st.booleans())
+    sub = explain(model, frame.head(300)[columns], rows=mask, deduplicate=dedup)
+    np.testing.assert_array_equal(sub.values, full.values[mask])
+    np.testing.assert_array_equal(sub.raw, full.raw[mask])
