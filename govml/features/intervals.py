@@ -14,10 +14,19 @@ counting once its end is known strictly before ``t`` (an interval ending exactly
 ``+value`` event at ``start`` and a ``-value`` event at ``end``; the state at ``t`` is
 the per-key running sum of events strictly before ``t``. Running sums are per key and
 in time order, so events after ``t`` (or of other keys) never change a value at ``t``.
+
+Keys are matched by integer codes (categorical keys over the same categories, as the
+feature builders pass them, are used as they are; anything else is factorised once);
+a missing key value matches nothing, as in :func:`trailing_windows`. Events are grouped
+by key in (time, input row) order with a counting sort and each query finds its last
+earlier event by binary search within its key, in small numba kernels (compiled on
+first use, cached on disk like the window engine's), so a call costs O(events log
+events + queries log events-per-key) with no sort of the queries.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,15 +39,118 @@ __all__ = ["active_at", "latest_before"]
 
 def _key_codes(
     events: pd.DataFrame, queries: pd.DataFrame, keys: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes for the key tuples of events and queries, consistent across both."""
-    both = pd.concat([events[keys], queries[keys]], ignore_index=True)
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Dense codes ``0..n-1`` for the key tuples of events and queries, consistent across
+    both; ``-1`` where a key value is missing (such rows never match)."""
     if len(keys) == 1:
-        codes, _ = pd.factorize(both[keys[0]].astype(object), use_na_sentinel=True)
+        ev, q = events[keys[0]], queries[keys[0]]
+        if (
+            isinstance(ev.dtype, pd.CategoricalDtype)
+            and isinstance(q.dtype, pd.CategoricalDtype)
+            and ev.cat.categories.equals(q.cat.categories)
+        ):  # one code space already (the feature builders' creator keys): no hashing
+            return (
+                ev.cat.codes.to_numpy().astype(np.int64),
+                q.cat.codes.to_numpy().astype(np.int64),
+                len(ev.cat.categories),
+            )
+    both = pd.concat([events[keys], queries[keys]], ignore_index=True)
+    missing = both.isna().any(axis=1).to_numpy()
+    if len(keys) == 1:
+        codes, uniques = pd.factorize(both[keys[0]].astype(object), use_na_sentinel=True)
+        n = len(uniques)
     else:
         codes = both.astype(object).groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-    codes = np.asarray(codes, dtype=np.int64)
-    return codes[: len(events)], codes[len(events) :]
+        n = int(codes.max()) + 1 if len(codes) else 0
+    codes = np.where(missing, -1, np.asarray(codes, dtype=np.int64))
+    return codes[: len(events)], codes[len(events) :], n
+
+
+def _group_kernel(codes, times, order, n_keys):  # pragma: no cover - compiled by numba
+    # stable counting sort by key of the time-ordered permutation ``order``: events of a
+    # key end up in (time, input row) order; events with a missing key (-1) are dropped
+    starts = np.zeros(n_keys + 1, np.int64)
+    for i in range(codes.shape[0]):
+        if codes[i] >= 0:
+            starts[codes[i] + 1] += 1
+    for k in range(n_keys):
+        starts[k + 1] += starts[k]
+    fill = starts[:-1].copy()
+    perm = np.empty(starts[n_keys], np.int64)
+    sorted_times = np.empty(starts[n_keys], np.int64)
+    for j in range(order.shape[0]):
+        i = order[j]
+        c = codes[i]
+        if c >= 0:
+            perm[fill[c]] = i
+            sorted_times[fill[c]] = times[i]
+            fill[c] += 1
+    return perm, starts, sorted_times
+
+
+def _last_before_kernel(starts, sorted_times, q_codes, q_times):  # pragma: no cover - numba
+    # for each query (k, t): index of the last event of key k with time < t, else -1
+    out = np.full(q_codes.shape[0], -1, np.int64)
+    for i in range(q_codes.shape[0]):
+        k = q_codes[i]
+        if k < 0 or k + 1 >= starts.shape[0]:
+            continue
+        lo = starts[k]
+        hi = starts[k + 1]
+        t = q_times[i]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if sorted_times[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo > starts[k]:
+            out[i] = lo - 1
+    return out
+
+
+def _running_sums_kernel(vals, starts):  # pragma: no cover - compiled by numba
+    # per-key running sums, added one event at a time in the key's (time, row) order
+    out = np.empty_like(vals)
+    for k in range(starts.shape[0] - 1):
+        acc = np.zeros(vals.shape[1])
+        for i in range(starts[k], starts[k + 1]):
+            for j in range(vals.shape[1]):
+                acc[j] += vals[i, j]
+                out[i, j] = acc[j]
+    return out
+
+
+@functools.cache
+def _kernels() -> tuple[object, object, object]:
+    """The interval kernels, compiled (or loaded from numba's cache) on first call."""
+    from govml.features.windows import _Kernel
+
+    return (
+        _Kernel(_group_kernel),
+        _Kernel(_last_before_kernel),
+        _Kernel(_running_sums_kernel),
+    )
+
+
+def _last_before(
+    ev_codes: np.ndarray,
+    e_time: np.ndarray,
+    q_codes: np.ndarray,
+    q_time: np.ndarray,
+    n_keys: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events grouped by key in (time, input row) order, and for each query the position
+    (in that order) of the last event of its key known strictly before it (-1: none).
+
+    Returns ``(perm, starts, last)``: ``perm`` maps grouped positions to input rows,
+    ``starts[k]:starts[k+1]`` are key ``k``'s events.
+    """
+    group, last_before, _ = _kernels()
+    order = np.argsort(e_time, kind="stable")
+    perm, starts, sorted_times = group(ev_codes, e_time, order, n_keys)
+    last = last_before(starts, sorted_times, q_codes, q_time)
+    return perm, starts, last
 
 
 def _as_utc_ns(series: pd.Series, frame: str, column: str) -> np.ndarray:
@@ -134,7 +246,7 @@ def active_at(
             f"queries.{query_time} has {int(queries[query_time].isna().sum())} missing "
             "value(s); every query needs a time"
         )
-    ev_key, q_key = _key_codes(intervals, queries, key_cols)
+    ev_key, q_key, n_keys = _key_codes(intervals, queries, key_cols)
     vals = np.column_stack(
         [np.ones(len(intervals))]
         + [np.nan_to_num(intervals[v].to_numpy(dtype=np.float64), nan=0.0) for v in value_cols]
@@ -149,27 +261,14 @@ def active_at(
     else:
         e_key, e_time, e_val = ev_key, starts, vals
 
-    # sort events by (key, time); per-key running sums in time order
-    order = np.lexsort((e_time, e_key))
-    e_key, e_time, e_val = e_key[order], e_time[order], e_val[order]
-    n_q = len(queries)
-    out = np.zeros((n_q, e_val.shape[1]))
-    if len(e_key):
-        # per-key running sums, accumulated in time order within each key only
-        val_cs = pd.DataFrame(e_val).groupby(e_key, sort=False).cumsum().to_numpy()
-        # merge queries into the sorted events: on equal (key, time) a query sorts
-        # before the events, so an event exactly at t is not "before" t
-        m_key = np.concatenate([e_key, q_key])
-        m_time = np.concatenate([e_time, qt])
-        is_event = np.concatenate([np.ones(len(e_key), np.int8), np.zeros(n_q, np.int8)])
-        merged = np.lexsort((is_event, m_time, m_key))
-        events_before = np.cumsum(is_event[merged]) - is_event[merged]
-        q_pos = merged >= len(e_key)
-        q_rows = merged[q_pos] - len(e_key)
-        idx = events_before[q_pos] - 1  # last event (in sorted order) before the query
-        ok = idx >= 0
-        ok[ok] = e_key[idx[ok]] == q_key[q_rows[ok]]
-        out[q_rows[ok]] = val_cs[idx[ok]]
+    # events grouped by key in (time, row) order; per-key running sums in that order, so
+    # the state at t is a function of the key's events before t only
+    perm, key_starts, last = _last_before(e_key, e_time, q_key, qt, n_keys)
+    out = np.zeros((len(queries), e_val.shape[1]))
+    if len(perm):
+        sums = _kernels()[2](np.ascontiguousarray(e_val[perm]), key_starts)
+        hit = last >= 0
+        out[hit] = sums[last[hit]]
     columns = [f"{name}_count"] + [f"{name}_{v}" for v in value_cols]
     return pd.DataFrame(out, index=queries.index, columns=columns)
 
@@ -210,22 +309,12 @@ def latest_before(
             raise FeatureError(
                 f"{frame_name} is missing column(s) {missing}; it has {list(frame.columns)}"
             )
-    ev_key, q_key = _key_codes(events, queries, key_cols)
+    ev_key, q_key, n_keys = _key_codes(events, queries, key_cols)
     e_time = _as_utc_ns(events[event_time], "events", event_time)
     q_time = _as_utc_ns(queries[query_time], "queries", query_time)
-    vals = events[value].to_numpy(dtype=np.float64)
-    order = np.lexsort((np.arange(len(e_time)), e_time, ev_key))
-    e_key, e_time, vals = ev_key[order], e_time[order], vals[order]
-    m_key = np.concatenate([e_key, q_key])
-    m_time = np.concatenate([e_time, q_time])
-    is_event = np.concatenate([np.ones(len(e_key), np.int8), np.zeros(len(q_key), np.int8)])
-    merged = np.lexsort((is_event, m_time, m_key))
-    events_before = np.cumsum(is_event[merged]) - is_event[merged]
-    q_pos = merged >= len(e_key)
-    q_rows = merged[q_pos] - len(e_key)
-    idx = events_before[q_pos] - 1
-    ok = idx >= 0
-    ok[ok] = e_key[idx[ok]] == q_key[q_rows[ok]]
+    vals = events[value].to_numpy(dtype=np.float64, na_value=np.nan)
+    perm, _, last = _last_before(ev_key, e_time, q_key, q_time, n_keys)
     result = np.full(len(q_key), np.nan)
-    result[q_rows[ok]] = vals[idx[ok]]
+    hit = last >= 0
+    result[hit] = vals[perm[last[hit]]]
     return pd.Series(result, index=queries.index, name=name or value)
