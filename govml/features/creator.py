@@ -14,11 +14,19 @@ uses facts known strictly before ``t``:
 * optional **extra event tables** (:class:`ExtraEvents`), e.g. the content model's
   session scores, so two-level scoring adds no leak: an extra event counts only when
   its own time is before ``t``.
+
+Every feature of a snapshot depends only on its creator's rows, so the build runs over
+contiguous groups of creators (chunks of about ``CHUNK_ROWS`` snapshot and session
+rows) with creator ids as integer codes, writing each chunk into the one float64 block
+of the returned frame; :func:`iter_creator_features` yields the chunks instead, so
+memory stays at the tables plus one chunk however many snapshots there are. Values are
+bit for bit those of a one-piece build.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,11 +35,25 @@ import pandas as pd
 from govml._exceptions import FeatureError
 from govml.features.catalogue import REASON_GROUPS, FeatureSpec, WindowBlock, catalogue_version
 from govml.features.featureset import FeatureSet
-from govml.features.history import DEFAULT_POINTS_EXPIRY, creator_history, history_feature_specs
-from govml.features.session_metrics import SESSION_METRIC_DESCRIPTIONS, session_metrics
+from govml.features.history import (
+    DEFAULT_POINTS_EXPIRY,
+    WindowCall,
+    _check_chunk_rows,
+    _CreatorIndex,
+    _History,
+    _Partition,
+    _positions,
+    history_feature_specs,
+)
+from govml.features.session_metrics import SESSION_METRIC_DESCRIPTIONS, metric_values
 from govml.schema import Tables
 
-__all__ = ["ExtraEvents", "creator_features", "creator_feature_specs"]
+__all__ = [
+    "ExtraEvents",
+    "creator_features",
+    "iter_creator_features",
+    "creator_feature_specs",
+]
 
 TASK = "adversarial"
 
@@ -276,11 +298,230 @@ def creator_feature_specs(extra: Sequence[ExtraEvents] = ()) -> list[FeatureSpec
     return specs
 
 
-def _ratio(num: pd.Series, den: pd.Series, scale: float = 1.0) -> np.ndarray:
-    n, d = num.to_numpy(np.float64), den.to_numpy(np.float64)
+def _ratio(n: np.ndarray, d: np.ndarray) -> np.ndarray:
     out = np.full(len(n), np.nan)
-    np.divide(n * scale, d, out=out, where=d > 0)
+    np.divide(n, d, out=out, where=d > 0)
     return out
+
+
+#: Default number of snapshot rows (plus their creators' sessions) built at a time.
+CHUNK_ROWS = 1_000_000
+
+_SESSION_VALUES = tuple(dict.fromkeys([*SALES_BLOCK.value_columns, *PATTERN_BLOCK.value_columns]))
+# raw session columns those metrics read
+_SESSION_INPUTS = (
+    "started_at",
+    "ended_at",
+    "viewers",
+    "avg_watch_seconds",
+    "likes",
+    "comments",
+    "product_clicks",
+    "orders",
+    "gmv",
+    "viewer_reports",
+    "static_frame_share",
+    "peak_concurrent_viewers",
+)
+
+
+class _CreatorBuild:
+    """One creator feature build: inputs keyed by creator code, split into chunks."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        snapshots: pd.DataFrame,
+        extra_events: Sequence[ExtraEvents],
+        points_expiry: str | pd.Timedelta,
+        chunk_rows: int | None,
+    ) -> None:
+        missing = [c for c in ("creator_id", "snapshot_at") if c not in snapshots.columns]
+        if missing:
+            raise FeatureError(
+                f"snapshots is missing column(s) {missing}; it needs creator_id and "
+                "snapshot_at (see govml.features.creator_snapshots)"
+            )
+        index = _CreatorIndex(tables.creators)
+        q_codes = index.codes(snapshots["creator_id"])
+        unknown = q_codes < 0
+        if unknown.any():
+            bad = snapshots.loc[unknown, "creator_id"].unique()[:5]
+            raise FeatureError(
+                f"{int(unknown.sum())} snapshot row(s) name creators absent from the creators "
+                f"table (e.g. {list(bad)}); snapshot only creators in tables.creators"
+            )
+        names_seen: set[str] = set()
+        for e in extra_events:
+            if e.name in names_seen:
+                raise FeatureError(
+                    f"two ExtraEvents share the name {e.name!r}; names must be unique"
+                )
+            names_seen.add(e.name)
+
+        self.index = index
+        self.snapshots = snapshots
+        self.q_codes = q_codes
+        s = tables.sessions
+        self.sessions = s
+        self.s_codes = index.codes(s["creator_id"])
+        n = len(index)
+        weights = np.bincount(q_codes, minlength=n) + np.bincount(
+            self.s_codes[self.s_codes >= 0], minlength=n
+        )
+        self.partition = _Partition(
+            weights, chunk_rows, active=np.bincount(q_codes, minlength=n) > 0
+        )
+        self.session_rows = self.partition.split(self.s_codes)
+        self.query_rows = self.partition.split(q_codes)
+
+        o = tables.outcomes
+        pos = _positions(o["session_id"], s["session_id"])
+        o_codes = np.where(pos >= 0, self.s_codes[np.maximum(pos, 0)], -1)
+        okind = o["kind"].astype(str)
+        outcome_events = pd.DataFrame(
+            {
+                "creator_id": index.key(o_codes).array,
+                "occurred_at": o["occurred_at"].array,
+                "is_refund": (okind == "refund").to_numpy(np.float64),
+                "is_complaint": (okind == "complaint").to_numpy(np.float64),
+                "is_return": (okind == "return").to_numpy(np.float64),
+                "amount": o["amount"].to_numpy(np.float64),
+            },
+            copy=False,
+        )
+        calls = [WindowCall(outcome_events, "occurred_at", OUTCOME_BLOCK)]
+        for e in extra_events:
+            cols = list(dict.fromkeys([e.time, *e.values]))
+            events = e.frame[cols].assign(
+                creator_id=index.key(index.codes(e.frame["creator_id"]), index=e.frame.index)
+            )
+            calls.append(WindowCall(events, e.time, e._block))
+        self.calls = [self._split(c) for c in calls]
+        self.history = _History.build(
+            tables, index, points_expiry=points_expiry, session_codes=self.s_codes
+        ).chunks(self.partition)
+        self.specs = creator_feature_specs(extra_events)
+        self.names = [sp.name for sp in self.specs]
+        self.numeric = [sp.name for sp in self.specs if not sp.categorical]
+        self.column = {name: i for i, name in enumerate(self.numeric)}
+
+    def _split(self, call: WindowCall) -> list[WindowCall]:
+        if self.partition.n_chunks == 1 and self.partition.all_active:
+            return [call]
+        codes = call.events["creator_id"].cat.codes.to_numpy().astype(np.int64)
+        return [call.take(rows) for rows in self.partition.split(codes)]
+
+    def _session_events(self, rows: np.ndarray) -> pd.DataFrame:
+        # single columns are views: take only this chunk's rows of the inputs
+        part = {c: pd.Series(self.sessions[c].array.take(rows)) for c in _SESSION_INPUTS}
+        return pd.DataFrame(
+            {
+                "creator_id": self.index.key(self.s_codes[rows]).array,
+                "ended_at": part["ended_at"].array,
+                **metric_values(part, _SESSION_VALUES),
+            },
+            copy=False,
+        )
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, Callable[[Callable], None]]]:
+        for i in range(self.partition.n_chunks):
+            q_sel = self.query_rows[i]
+            if len(q_sel):
+                yield q_sel, functools.partial(self._fill, i, q_sel)
+
+    def _fill(self, i: int, q_sel: np.ndarray, put: Callable) -> None:
+        codes = self.q_codes[q_sel]
+        times = self.snapshots["snapshot_at"].array.take(q_sel)
+        key = self.index.key(codes)
+        q = pd.DataFrame({"creator_id": key.array, "snapshot_at": times}, copy=False)
+        events = self._session_events(self.session_rows[i])
+        sales = WindowCall(events, "ended_at", SALES_BLOCK).run(q, "snapshot_at")
+        pattern = WindowCall(events, "ended_at", PATTERN_BLOCK).run(q, "snapshot_at")
+        del events
+        outcomes = self.calls[0][i].run(q, "snapshot_at")
+        feats = {}
+        for frame in (sales, pattern, outcomes):
+            for name in frame.columns:
+                feats[name] = frame[name].to_numpy()
+                put(name, feats[name])
+        for name, num, den, _, _ in _RATES:
+            put(name, _ratio(feats[num], feats[den]))
+        for name, short, long_, _, _ in _TRENDS:
+            put(name, feats[short] - feats[long_])
+        for name, short, long_, _, _ in _PACE:
+            put(name, _ratio(feats[short] * 30.0, feats[long_] * 7.0))
+        del feats, sales, pattern, outcomes
+        self.history[i].features(key, codes, pd.Series(times, copy=False), put)
+        for call in self.calls[1:]:
+            frame = call[i].run(q, "snapshot_at")
+            for name in frame.columns:
+                put(name, frame[name].to_numpy())
+
+    def frame(self, q_sel: np.ndarray | None, values: np.ndarray) -> pd.DataFrame:
+        snaps = self.snapshots
+        codes = self.q_codes if q_sel is None else self.q_codes[q_sel]
+
+        def col(name: str) -> pd.Series:
+            if q_sel is None:  # the input's column, shared copy-on-write
+                return snaps[name].reset_index(drop=True)
+            return pd.Series(snaps[name].array.take(q_sel), copy=False)
+
+        head = pd.DataFrame(
+            {
+                "creator_id": col("creator_id"),
+                "snapshot_at": col("snapshot_at"),
+                "market": self.index.profile("market", codes).array,
+                "category": self.index.profile("category", codes).array,
+            },
+            copy=False,
+        )
+        numeric = pd.DataFrame(values.T, columns=self.numeric, copy=False)
+        return pd.concat([head, numeric], axis=1)
+
+    def feature_set(self, frame: pd.DataFrame) -> FeatureSet:
+        return FeatureSet(
+            frame=frame,
+            task=TASK,
+            key=("creator_id",),
+            time_col="snapshot_at",
+            features=tuple(self.names),
+            categorical=tuple(sp.name for sp in self.specs if sp.categorical),
+            catalogue_version=catalogue_version(self.specs),
+        )
+
+
+def _window_calls(
+    tables: Tables,
+    snapshots: pd.DataFrame,
+    *,
+    points_expiry: str | pd.Timedelta = DEFAULT_POINTS_EXPIRY,
+) -> Iterator[WindowCall]:
+    """The windowed aggregations of a whole-table creator build, one call at a time.
+
+    The queries are the snapshots with a categorical ``creator_id``
+    (:func:`_snapshot_queries`). The builder makes the same calls per chunk of
+    creators, which gives the same values. For benchmarks.
+    """
+    build = _CreatorBuild(tables, snapshots, (), points_expiry, None)
+    events = build._session_events(np.arange(len(build.sessions)))
+    yield WindowCall(events, "ended_at", SALES_BLOCK)
+    yield WindowCall(events, "ended_at", PATTERN_BLOCK)
+    del events
+    yield build.calls[0][0]
+    yield from build.history[0].calls
+
+
+def _snapshot_queries(tables: Tables, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The snapshots as queries: categorical ``creator_id`` and ``snapshot_at``."""
+    index = _CreatorIndex(tables.creators)
+    return pd.DataFrame(
+        {
+            "creator_id": index.key(index.codes(snapshots["creator_id"])).array,
+            "snapshot_at": snapshots["snapshot_at"].array,
+        },
+        copy=False,
+    )
 
 
 def creator_features(
@@ -321,84 +562,82 @@ def creator_features(
     >>> fs.key, len(fs) == 40
     (('creator_id',), True)
     """
-    from govml.features.windows import trailing_windows
+    build = _CreatorBuild(tables, snapshots, extra_events, points_expiry, CHUNK_ROWS)
+    n = len(snapshots)
+    values = np.empty((len(build.numeric), n))
+    for q_sel, fill in build.chunks():
+        target = slice(None) if len(q_sel) == n else q_sel
 
-    missing = [c for c in ("creator_id", "snapshot_at") if c not in snapshots.columns]
-    if missing:
-        raise FeatureError(
-            f"snapshots is missing column(s) {missing}; it needs creator_id and snapshot_at "
-            "(see govml.features.creator_snapshots)"
-        )
-    known = snapshots["creator_id"].isin(tables.creators["creator_id"])
-    if not known.all():
-        bad = snapshots.loc[~known, "creator_id"].unique()[:5]
-        raise FeatureError(
-            f"{int((~known).sum())} snapshot row(s) name creators absent from the creators "
-            f"table (e.g. {list(bad)}); snapshot only creators in tables.creators"
-        )
-    names_seen: set[str] = set()
-    for e in extra_events:
-        if e.name in names_seen:
-            raise FeatureError(f"two ExtraEvents share the name {e.name!r}; names must be unique")
-        names_seen.add(e.name)
+        def put(name: str, v: np.ndarray, target: object = target) -> None:
+            values[build.column[name]][target] = v  # row view, then index (fast path)
 
-    q = snapshots[["creator_id", "snapshot_at"]].reset_index(drop=True)
-    metrics = session_metrics(tables.sessions, tables.creators)
+        fill(put)
+    return build.feature_set(build.frame(None, values))
 
-    def windows(events: pd.DataFrame, block: WindowBlock, time: str) -> pd.DataFrame:
-        return trailing_windows(
-            events,
-            q,
-            keys="creator_id",
-            event_time=time,
-            query_time="snapshot_at",
-            values=block.value_columns,
-            windows=block.windows,
-            aggregations=block.engine_aggregations,
-            time_since_last=block.time_since_last,
-            prefix=block.prefix,
-        )
 
-    parts = [windows(metrics, SALES_BLOCK, "ended_at"), windows(metrics, PATTERN_BLOCK, "ended_at")]
-    o = tables.outcomes
-    okind = o["kind"].astype(str)
-    outcome_events = pd.DataFrame(
-        {
-            "creator_id": o["session_id"].map(
-                tables.sessions.set_index("session_id")["creator_id"]
-            ),
-            "occurred_at": o["occurred_at"],
-            "is_refund": (okind == "refund").astype(np.float64),
-            "is_complaint": (okind == "complaint").astype(np.float64),
-            "is_return": (okind == "return").astype(np.float64),
-            "amount": o["amount"].astype(np.float64),
-        }
-    )
-    parts.append(windows(outcome_events, OUTCOME_BLOCK, "occurred_at"))
-    feats = pd.concat(parts, axis=1)
-    for name, num, den, _, _ in _RATES:
-        feats[name] = _ratio(feats[num], feats[den])
-    for name, short, long_, _, _ in _TRENDS:
-        feats[name] = feats[short] - feats[long_]
-    for name, short, long_, _, _ in _PACE:
-        feats[name] = _ratio(feats[short] * 30.0, feats[long_] * 7.0)
-    history = creator_history(tables, q, query_time="snapshot_at", points_expiry=points_expiry)
-    extra_parts = [windows(e.frame, e._block, e.time) for e in extra_events]
-    profile = tables.creators.set_index("creator_id")
-    base = q.assign(
-        market=q["creator_id"].map(profile["market"]).astype(tables.creators["market"].dtype),
-        category=q["creator_id"].map(profile["category"]).astype(tables.creators["category"].dtype),
-    )
-    specs = creator_feature_specs(extra_events)
-    names = [s.name for s in specs]
-    frame = pd.concat([base, feats, history, *extra_parts], axis=1)
-    frame = frame[["creator_id", "snapshot_at", *names]]
-    return FeatureSet(
-        frame=frame,
-        task=TASK,
-        key=("creator_id",),
-        time_col="snapshot_at",
-        features=tuple(names),
-        categorical=tuple(s.name for s in specs if s.categorical),
-        catalogue_version=catalogue_version(specs),
-    )
+def iter_creator_features(
+    tables: Tables,
+    snapshots: pd.DataFrame,
+    *,
+    extra_events: Sequence[ExtraEvents] = (),
+    points_expiry: str | pd.Timedelta = DEFAULT_POINTS_EXPIRY,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[FeatureSet]:
+    """Creator snapshot features in chunks of creators, for worlds too large to hold at once.
+
+    Each chunk holds every snapshot of a group of creators (about ``chunk_rows``
+    snapshots plus sessions; one creator is never split), in ``snapshots`` order within
+    the chunk. Every value is bit-for-bit the one :func:`creator_features` gives (a
+    creator's features depend only on its own rows); memory is the tables plus one
+    chunk instead of the whole frame.
+
+    Parameters
+    ----------
+    tables, snapshots, extra_events, points_expiry
+        As in :func:`creator_features`.
+    chunk_rows : int
+        About how many snapshot and session rows to build at a time.
+
+    Yields
+    ------
+    FeatureSet
+        One per chunk, with the columns of :func:`creator_features`.
+
+    Raises
+    ------
+    FeatureError
+        As :func:`creator_features`, or ``chunk_rows`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import govml, pandas as pd
+    >>> from govml.features import creator_features, creator_snapshots
+    >>> from govml.features.creator import iter_creator_features
+    >>> t = govml.simulate(n_creators=40, n_days=30, seed=1).tables
+    >>> start = t.sessions["ended_at"].min().normalize()
+    >>> snaps = creator_snapshots(t, start=start + pd.Timedelta(days=7),
+    ...                           end=start + pd.Timedelta(days=30), freq="7D")
+    >>> chunks = list(iter_creator_features(t, snaps, chunk_rows=300))
+    >>> len(chunks) > 1
+    True
+    >>> joined = pd.concat([c.frame for c in chunks]).sort_values(["snapshot_at", "creator_id"])
+    >>> joined.reset_index(drop=True).equals(creator_features(t, snaps).frame)
+    True
+    >>> next(iter_creator_features(t, snaps, chunk_rows=-1))
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.FeatureError: chunk_rows=-1 must be a positive integer (rows built at a time, e.g. 1_000_000)
+    """
+    chunk_rows = _check_chunk_rows(chunk_rows)
+    build = _CreatorBuild(tables, snapshots, extra_events, points_expiry, chunk_rows)
+    for q_sel, fill in build.chunks():
+        values = np.empty((len(build.numeric), len(q_sel)))
+
+        def put(name: str, v: np.ndarray, values: np.ndarray = values) -> None:
+            values[build.column[name]] = v
+
+        fill(put)
+        frame = build.frame(q_sel, values)
+        del values, put  # only the yielded frame holds this chunk now
+        yield build.feature_set(frame)
+        del frame

@@ -16,14 +16,24 @@ Time rules (all strictly before ``t``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 
+from govml._exceptions import FeatureError
 from govml.features.catalogue import FeatureSpec, WindowBlock
 from govml.features.intervals import active_at, latest_before
 from govml.schema import VIOLATION_KINDS, Tables
 
-__all__ = ["creator_history", "history_feature_specs", "DEFAULT_POINTS_EXPIRY"]
+__all__ = [
+    "creator_history",
+    "history_feature_specs",
+    "history_names",
+    "WindowCall",
+    "DEFAULT_POINTS_EXPIRY",
+]
 
 #: Account-health points expire this long after detection (DESIGN: 90 days).
 DEFAULT_POINTS_EXPIRY = "90D"
@@ -136,23 +146,393 @@ def history_feature_specs(task: str) -> list[FeatureSpec]:
     return specs
 
 
-def _windows(
-    events: pd.DataFrame, queries: pd.DataFrame, block: WindowBlock, time: str, query_time: str
-) -> pd.DataFrame:
-    from govml.features.windows import trailing_windows
+# ------------------------------------------------------------------ creator key space
+class _CreatorIndex:
+    """Creator ids as integer codes ``0..n-1`` (their rows in ``tables.creators``).
 
-    return trailing_windows(
-        events,
-        queries,
-        keys="creator_id",
-        event_time=time,
-        query_time=query_time,
-        values=block.value_columns,
-        windows=block.windows,
-        aggregations=block.engine_aggregations,
-        time_since_last=block.time_since_last,
-        prefix=block.prefix,
-    )
+    Every table of one build gets its creator key as a categorical column over the same
+    categories, so the engines group by integer codes (no string hashing per call) and
+    the builders look profile columns up by position. Ids absent from the creators
+    table get code -1 (a missing key: such rows match nothing).
+    """
+
+    def __init__(self, creators: pd.DataFrame) -> None:
+        self.ids = creators["creator_id"]
+        self.dtype = pd.CategoricalDtype(pd.Index(self.ids))
+        self.creators = creators
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def codes(self, ids: pd.Series) -> np.ndarray:
+        """Creator codes (int64, -1 for unknown or missing ids) of ``ids``."""
+        return _positions(ids, self.ids)
+
+    def key(self, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+        """A categorical creator-id column from codes."""
+        cat = pd.Categorical.from_codes(codes, dtype=self.dtype)
+        return pd.Series(cat, index=index, name="creator_id", copy=False)
+
+    def profile(self, column: str, codes: np.ndarray) -> pd.Series:
+        """``creators[column]`` looked up by code (missing where the code is -1)."""
+        values = self.creators[column].array
+        return pd.Series(pd.api.extensions.take(values, codes, allow_fill=True), copy=False)
+
+
+def _positions(values: pd.Series, universe: pd.Series) -> np.ndarray:
+    """Position of each value in ``universe`` (unique), -1 where absent or missing.
+
+    Hashes with Arrow (``index_in``), several times faster than a pandas index lookup on
+    strings at ten million rows; falls back to pandas for types Arrow cannot compare.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        pos = _positions(pd.Series(values.cat.categories), universe)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, pos[codes], -1).astype(np.int64)
+
+    def as_numpy(positions: object) -> np.ndarray:
+        filled = positions.fill_null(-1)  # type: ignore[attr-defined]
+        return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    try:
+        v = pa.array(values, from_pandas=True)
+        u = pa.array(universe, from_pandas=True)
+        if u.type != v.type:
+            u = u.cast(v.type)
+        if len(u) > len(v):  # e.g. reviews in sessions: hash the smaller side only
+            small = pc.unique(v)
+            where = as_numpy(pc.index_in(u, value_set=small, skip_nulls=True))
+            hit = np.flatnonzero(where >= 0)[::-1]  # reversed: the first occurrence wins
+            first = np.full(len(small), -1, np.int64)
+            first[where[hit]] = hit
+            slot = as_numpy(pc.index_in(v, value_set=small, skip_nulls=True))
+            return np.where(slot >= 0, first[np.maximum(slot, 0)], -1)
+        if isinstance(u, pa.ChunkedArray):
+            u = u.combine_chunks()
+        return as_numpy(pc.index_in(v, value_set=u, skip_nulls=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return np.asarray(pd.Index(universe).get_indexer(values), dtype=np.int64)
+
+
+class _Partition:
+    """Creators split into contiguous code ranges (chunks) of about ``chunk_rows`` weight.
+
+    Features of a creator depend only on that creator's rows (and, for the market
+    context, on other precomputed inputs), so a chunk is built from its creators' rows
+    of every table alone and gives bit-for-bit the values of a whole-table build.
+    Creators outside ``active`` (e.g. with nothing to build) belong to no chunk.
+    """
+
+    def __init__(
+        self, weights: np.ndarray, chunk_rows: int | None, active: np.ndarray | None = None
+    ) -> None:
+        weights = np.asarray(weights, dtype=np.int64)
+        if active is not None:
+            weights = np.where(active, weights, 0)
+        self.all_active = active is None or bool(active.all())
+        total = int(weights.sum())
+        if chunk_rows is None or total <= chunk_rows:
+            self.chunk_of = np.zeros(len(weights), np.int64)
+            self.n_chunks = 1
+        else:
+            first = np.cumsum(weights) - weights  # weight before each creator
+            _, self.chunk_of = np.unique(first // chunk_rows, return_inverse=True)
+            self.n_chunks = int(self.chunk_of.max()) + 1
+        if not self.all_active:
+            self.chunk_of = np.where(active, self.chunk_of, -1)
+
+    def split(self, codes: np.ndarray) -> list[np.ndarray]:
+        """Row positions (ascending) of each chunk, for rows with creator ``codes``.
+
+        Rows whose code is -1 (no such creator) or whose creator is not active belong
+        to no chunk.
+        """
+        known = codes >= 0
+        if self.n_chunks == 1 and self.all_active:
+            return [np.arange(len(codes)) if known.all() else np.flatnonzero(known)]
+        chunk = np.where(known, self.chunk_of[np.where(known, codes, 0)], -1)
+        chunk = np.where(chunk < 0, self.n_chunks, chunk)
+        dtype = np.int16 if self.n_chunks < np.iinfo(np.int16).max else np.int64
+        chunk = chunk.astype(dtype)
+        order = np.argsort(chunk, kind="stable")  # radix sort for int16: O(n)
+        bounds = np.searchsorted(chunk[order], np.arange(self.n_chunks + 1))
+        return [order[bounds[i] : bounds[i + 1]] for i in range(self.n_chunks)]
+
+
+def _check_chunk_rows(chunk_rows: object) -> int:
+    if (
+        isinstance(chunk_rows, bool)
+        or not isinstance(chunk_rows, int | np.integer)
+        or chunk_rows < 1
+    ):
+        raise FeatureError(
+            f"chunk_rows={chunk_rows!r} must be a positive integer (rows built at a time, "
+            "e.g. 1_000_000)"
+        )
+    return int(chunk_rows)
+
+
+# ------------------------------------------------------------------ window calls
+@dataclass(frozen=True)
+class WindowCall:
+    """One :func:`~govml.features.trailing_windows` call of a feature builder.
+
+    ``events`` carries the ``key`` column (a categorical ``creator_id``, see
+    :class:`_CreatorIndex`, unless said otherwise), the ``time`` column and the block's
+    value columns. ``benchmarks/bench_features.py`` replays these calls.
+    """
+
+    events: pd.DataFrame
+    time: str
+    block: WindowBlock
+    key: str = "creator_id"
+
+    def run(self, queries: pd.DataFrame, query_time: str) -> pd.DataFrame:
+        """The block's columns for ``queries`` (with the ``key`` column and ``query_time``)."""
+        from govml.features.windows import trailing_windows
+
+        return trailing_windows(
+            self.events,
+            queries,
+            keys=self.key,
+            event_time=self.time,
+            query_time=query_time,
+            values=self.block.value_columns,
+            windows=self.block.windows,
+            aggregations=self.block.engine_aggregations,
+            time_since_last=self.block.time_since_last,
+            prefix=self.block.prefix,
+        )
+
+    def take(self, rows: np.ndarray) -> WindowCall:
+        """The same call on a subset of the events (e.g. one chunk's creators)."""
+        return replace(self, events=self.events.take(rows))
+
+
+# ------------------------------------------------------------------ history inputs
+@dataclass(frozen=True)
+class _History:
+    """Everything :func:`creator_history` reads, keyed by creator code, built once."""
+
+    intervals: pd.DataFrame  # violations as point intervals
+    penalties: pd.DataFrame
+    calls: tuple[WindowCall, ...]
+    commission: pd.DataFrame
+    index: _CreatorIndex
+
+    @classmethod
+    def build(
+        cls,
+        tables: Tables,
+        index: _CreatorIndex,
+        *,
+        points_expiry: str | pd.Timedelta,
+        review_codes: np.ndarray | None = None,
+        session_codes: np.ndarray | None = None,
+    ) -> _History:
+        from govml.schema import ADVERSARIAL_VIOLATION_KINDS
+
+        v = tables.violations
+        vkey = index.key(index.codes(v["creator_id"]))
+        kind = v["kind"].astype(str)
+        expiry_end = v["detected_at"] + pd.Timedelta(points_expiry)
+        overturned = (v["status"] == "overturned").to_numpy()
+        end = expiry_end.where(~overturned | (v["resolved_at"] >= expiry_end), v["resolved_at"])
+        points = v["health_points"].to_numpy(dtype=np.float64)
+        intervals = pd.DataFrame(
+            {
+                "creator_id": vkey.array,
+                "start": v["detected_at"].array,
+                "end": end.array,
+                "points": points,
+                **{f"points_{k}": np.where(kind == k, points, 0.0) for k in VIOLATION_KINDS},
+            }
+        )
+        vev = pd.DataFrame(
+            {
+                "creator_id": vkey.array,
+                "detected_at": v["detected_at"].array,
+                "is_severe": v["severity"].isin(["major", "critical"]).to_numpy(np.float64),
+                "is_adversarial_kind": v["kind"]
+                .isin(ADVERSARIAL_VIOLATION_KINDS)
+                .to_numpy(np.float64),
+            }
+        )
+        ov = pd.DataFrame(
+            {
+                "creator_id": vkey.array[overturned],
+                "resolved_at": v["resolved_at"].array[overturned],
+            }
+        )
+
+        a = tables.actions
+        akey = index.key(index.codes(a["creator_id"]))
+        akind = a["kind"].astype(str)
+        is_pen = akind.isin(_PENALTY_KINDS).to_numpy()
+        penalties = pd.DataFrame(
+            {
+                "creator_id": akey.array[is_pen],
+                "taken_at": a["taken_at"].array[is_pen],
+                "ends_at": a["ends_at"].array[is_pen],
+            }
+        )
+        aev = pd.DataFrame(
+            {
+                "creator_id": akey.array,
+                "taken_at": a["taken_at"].array,
+                "is_warning": (akind == "warning").to_numpy(np.float64),
+                "is_penalty": is_pen.astype(np.float64),
+                "is_reward": (akind == "incentive_reward").to_numpy(np.float64),
+                "reward_usd": np.where(
+                    akind == "incentive_reward", a["value"].fillna(0.0).to_numpy(np.float64), 0.0
+                ),
+                "is_campaign": (akind == "campaign_participation").to_numpy(np.float64),
+                "is_commission_change": (akind == "commission_change").to_numpy(np.float64),
+            }
+        )
+        is_cc = (akind == "commission_change").to_numpy()
+        commission = pd.DataFrame(
+            {
+                "creator_id": akey.array[is_cc],
+                "taken_at": a["taken_at"].array[is_cc],
+                "value": a["value"].to_numpy(dtype=np.float64, na_value=np.nan)[is_cc],
+            }
+        )
+
+        r = tables.reviews
+        if review_codes is None:
+            review_codes = _review_creator_codes(tables, index, session_codes)
+        rev = pd.DataFrame(
+            {
+                "creator_id": index.key(review_codes).array,
+                "reviewed_at": r["reviewed_at"].array,
+                "is_low_quality": r["is_low_quality"].to_numpy(np.float64),
+            }
+        )
+        calls = (
+            WindowCall(vev, "detected_at", VIOLATION_BLOCK),
+            WindowCall(ov, "resolved_at", OVERTURN_BLOCK),
+            WindowCall(aev, "taken_at", ACTION_BLOCK),
+            WindowCall(rev, "reviewed_at", REVIEW_BLOCK),
+        )
+        return cls(intervals, penalties, calls, commission, index)
+
+    def chunks(self, partition: _Partition) -> list[_History]:
+        """The inputs restricted to each chunk's creators (rows keep table order)."""
+        if partition.n_chunks == 1 and partition.all_active:
+            return [self]
+
+        def split(frame: pd.DataFrame) -> list[np.ndarray]:
+            return partition.split(frame["creator_id"].cat.codes.to_numpy().astype(np.int64))
+
+        parts = {
+            "intervals": split(self.intervals),
+            "penalties": split(self.penalties),
+            "commission": split(self.commission),
+        }
+        call_parts = [split(c.events) for c in self.calls]
+        return [
+            _History(
+                self.intervals.take(parts["intervals"][i]),
+                self.penalties.take(parts["penalties"][i]),
+                tuple(c.take(p[i]) for c, p in zip(self.calls, call_parts, strict=True)),
+                self.commission.take(parts["commission"][i]),
+                self.index,
+            )
+            for i in range(partition.n_chunks)
+        ]
+
+    def empty(self) -> _History:
+        """The same inputs with no rows (for queries of creators absent from the table)."""
+        return _History(
+            self.intervals.iloc[:0],
+            self.penalties.iloc[:0],
+            tuple(c.take(np.zeros(0, np.int64)) for c in self.calls),
+            self.commission.iloc[:0],
+            self.index,
+        )
+
+    def features(
+        self,
+        key: pd.Series,
+        codes: np.ndarray,
+        times: pd.Series,
+        put: Callable[[str, np.ndarray], None],
+    ) -> None:
+        """Compute the history columns for queries ``(key, times)`` and ``put`` each one.
+
+        ``key`` is the queries' categorical creator id, ``codes`` its codes, ``times``
+        the query times (a Series aligned with ``key``).
+        """
+        q = pd.DataFrame({"creator_id": key.array, "t": times.array}, copy=False)
+        active = active_at(
+            self.intervals,
+            q,
+            keys="creator_id",
+            start="start",
+            end="end",
+            query_time="t",
+            values=["points", *(f"points_{k}" for k in VIOLATION_KINDS)],
+            name="v",
+        )
+        put("points_active", active["v_points"].to_numpy())
+        put("violations_active", active["v_count"].to_numpy())
+        for k in VIOLATION_KINDS:
+            put(f"points_active_{k}", active[f"v_points_{k}"].to_numpy())
+        del active
+        pen = active_at(
+            self.penalties,
+            q,
+            keys="creator_id",
+            start="taken_at",
+            end="ends_at",
+            query_time="t",
+            name="pen",
+        )
+        put("penalties_active", pen["pen_count"].to_numpy())
+        for call in self.calls:
+            frame = call.run(q, "t")
+            for name in frame.columns:
+                put(name, frame[name].to_numpy())
+            del frame
+        latest = latest_before(
+            self.commission,
+            q,
+            keys="creator_id",
+            event_time="taken_at",
+            query_time="t",
+            value="value",
+        ).to_numpy()
+        onboarding_rate = self.index.profile("commission_rate", codes).to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        put("commission_rate_now", np.where(np.isnan(latest), onboarding_rate, latest))
+        onboarded = self.index.profile("onboarded_at", codes)
+        tenure = (pd.Series(times.array, copy=False) - onboarded).dt.total_seconds()
+        put("tenure_days", tenure.to_numpy() / 86400.0)
+        put(
+            "is_business",
+            self.index.profile("is_business", codes).to_numpy(dtype=np.float64, na_value=np.nan),
+        )
+
+
+def _review_creator_codes(
+    tables: Tables, index: _CreatorIndex, session_codes: np.ndarray | None = None
+) -> np.ndarray:
+    """Creator code of each review, through its session (``session_codes``: the
+    sessions' creator codes, when the caller has them)."""
+    pos = _positions(tables.reviews["session_id"], tables.sessions["session_id"])
+    if session_codes is None:
+        session_codes = index.codes(tables.sessions["creator_id"])
+    return np.where(pos >= 0, session_codes[np.maximum(pos, 0)], -1)
+
+
+def history_names() -> list[str]:
+    """Names of :func:`creator_history`'s columns, in order."""
+    return [s.name for s in history_feature_specs("adversarial")]
 
 
 def creator_history(
@@ -183,105 +563,22 @@ def creator_history(
     -------
     DataFrame
         Indexed like ``queries``; the columns of :func:`history_feature_specs`.
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.features.history import creator_history
+    >>> t = govml.simulate(n_creators=30, n_days=14, seed=0).tables
+    >>> h = creator_history(t, t.sessions, query_time="ended_at")
+    >>> h.shape[0] == len(t.sessions), bool((h["tenure_days"] > 0).all())
+    (True, True)
     """
-    q = queries[["creator_id", query_time]]
-    v = tables.violations
-    kind = v["kind"].astype(str)
-    expiry_end = v["detected_at"] + pd.Timedelta(points_expiry)
-    overturned = (v["status"] == "overturned").to_numpy()
-    end = expiry_end.where(~overturned | (v["resolved_at"] >= expiry_end), v["resolved_at"])
-    points = v["health_points"].to_numpy(dtype=np.float64)
-    iv = pd.DataFrame(
-        {
-            "creator_id": v["creator_id"],
-            "start": v["detected_at"],
-            "end": end,
-            "points": points,
-            **{f"points_{k}": np.where(kind == k, points, 0.0) for k in VIOLATION_KINDS},
-        }
-    )
-    active = active_at(
-        iv,
-        q,
-        keys="creator_id",
-        start="start",
-        end="end",
-        query_time=query_time,
-        values=["points", *(f"points_{k}" for k in VIOLATION_KINDS)],
-        name="v",
-    )
-    out = pd.DataFrame(index=queries.index)
-    out["points_active"] = active["v_points"]
-    out["violations_active"] = active["v_count"]
-    for k in VIOLATION_KINDS:
-        out[f"points_active_{k}"] = active[f"v_points_{k}"]
-
-    a = tables.actions
-    pen = a[a["kind"].isin(_PENALTY_KINDS)]
-    out["penalties_active"] = active_at(
-        pen,
-        q,
-        keys="creator_id",
-        start="taken_at",
-        end="ends_at",
-        query_time=query_time,
-        name="pen",
-    )["pen_count"]
-
-    from govml.schema import ADVERSARIAL_VIOLATION_KINDS
-
-    vev = pd.DataFrame(
-        {
-            "creator_id": v["creator_id"],
-            "detected_at": v["detected_at"],
-            "is_severe": v["severity"].isin(["major", "critical"]).astype(np.float64),
-            "is_adversarial_kind": v["kind"].isin(ADVERSARIAL_VIOLATION_KINDS).astype(np.float64),
-        }
-    )
-    out = out.join(_windows(vev, q, VIOLATION_BLOCK, "detected_at", query_time))
-    ov = v.loc[overturned, ["creator_id", "resolved_at"]]
-    out = out.join(_windows(ov, q, OVERTURN_BLOCK, "resolved_at", query_time))
-
-    akind = a["kind"].astype(str)
-    aev = pd.DataFrame(
-        {
-            "creator_id": a["creator_id"],
-            "taken_at": a["taken_at"],
-            "is_warning": (akind == "warning").astype(np.float64),
-            "is_penalty": akind.isin(_PENALTY_KINDS).astype(np.float64),
-            "is_reward": (akind == "incentive_reward").astype(np.float64),
-            "reward_usd": np.where(
-                akind == "incentive_reward", a["value"].fillna(0.0).to_numpy(np.float64), 0.0
-            ),
-            "is_campaign": (akind == "campaign_participation").astype(np.float64),
-            "is_commission_change": (akind == "commission_change").astype(np.float64),
-        }
-    )
-    out = out.join(_windows(aev, q, ACTION_BLOCK, "taken_at", query_time))
-
-    if reviews is None:
-        reviews = tables.reviews.assign(
-            creator_id=tables.reviews["session_id"].map(
-                tables.sessions.set_index("session_id")["creator_id"]
-            )
-        )
-    rev = pd.DataFrame(
-        {
-            "creator_id": reviews["creator_id"],
-            "reviewed_at": reviews["reviewed_at"],
-            "is_low_quality": reviews["is_low_quality"].astype(np.float64),
-        }
-    )
-    out = out.join(_windows(rev, q, REVIEW_BLOCK, "reviewed_at", query_time))
-
-    cc = a[akind == "commission_change"]
-    latest = latest_before(
-        cc, q, keys="creator_id", event_time="taken_at", query_time=query_time, value="value"
-    )
-    profile = tables.creators.set_index("creator_id")
-    onboarding_rate = q["creator_id"].map(profile["commission_rate"]).astype(np.float64)
-    out["commission_rate_now"] = latest.fillna(onboarding_rate)
-    onboarded = q["creator_id"].map(profile["onboarded_at"])
-    out["tenure_days"] = (q[query_time] - onboarded).dt.total_seconds().to_numpy() / 86400.0
-    out["is_business"] = q["creator_id"].map(profile["is_business"]).astype(np.float64)
-    return out
+    index = _CreatorIndex(tables.creators)
+    review_codes = None if reviews is None else index.codes(reviews["creator_id"])
+    if reviews is not None:
+        tables = replace(tables, reviews=reviews)
+    history = _History.build(tables, index, points_expiry=points_expiry, review_codes=review_codes)
+    codes = index.codes(queries["creator_id"])
+    out: dict[str, np.ndarray] = {}
+    history.features(index.key(codes), codes, queries[query_time], out.__setitem__)
+    return pd.DataFrame({n: out[n] for n in history_names()}, index=queries.index)

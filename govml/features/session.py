@@ -11,11 +11,31 @@ Three kinds of features, for a session ending at ``t``:
   the same metrics (a z-score), from other sessions that ended strictly before ``t``.
 
 ``market`` and ``category`` are categorical features.
+
+Scale and memory
+----------------
+A creator's features depend only on that creator's rows of every table, and the market
+context only on the market's sessions. So the build computes the market context first,
+one market at a time, for all requested sessions (6 floats per session), then builds
+the rest for contiguous groups of creators (chunks of about ``CHUNK_ROWS`` sessions)
+from those creators' rows alone; every value is bit for bit what a one-piece build
+gives. Creator ids become integer codes once per build (Arrow hashing), so no engine
+call hashes strings. :func:`session_features` writes each chunk straight into the one
+float64 block of the returned frame (no concatenation copies); its peak memory is the
+tables plus that frame (89 float64 columns: about 0.7 GB per million sessions, 8.5 GB
+for the 12M sessions of ``simulate(n_creators=200_000, n_days=180)``) plus one chunk.
+:func:`iter_session_features` yields the chunks instead, for worlds whose whole frame
+does not fit: its peak is the tables plus the market context plus one chunk (measured
+in ``benchmarks/bench_features.py``). Features stay float64: the engine's bit-for-bit
+guarantees are stated for float64 results, and chunking, not a narrower dtype, is what
+bounds memory at any size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,11 +43,30 @@ import pandas as pd
 from govml._exceptions import FeatureError
 from govml.features.catalogue import FeatureSpec, WindowBlock, catalogue_version
 from govml.features.featureset import FeatureSet
-from govml.features.history import DEFAULT_POINTS_EXPIRY, creator_history, history_feature_specs
-from govml.features.session_metrics import SESSION_METRIC_DESCRIPTIONS, session_metrics
+from govml.features.history import (
+    DEFAULT_POINTS_EXPIRY,
+    WindowCall,
+    _check_chunk_rows,
+    _CreatorIndex,
+    _History,
+    _Partition,
+    _positions,
+    history_feature_specs,
+)
+from govml.features.session_metrics import (
+    SESSION_METRIC_DESCRIPTIONS,
+    _metrics_frame,
+    metric_values,
+)
 from govml.schema import Tables
 
-__all__ = ["session_features", "session_feature_specs", "OWN_METRICS", "MARKET_RELATIVE"]
+__all__ = [
+    "session_features",
+    "iter_session_features",
+    "session_feature_specs",
+    "OWN_METRICS",
+    "MARKET_RELATIVE",
+]
 
 TASK = "low_quality"
 
@@ -132,6 +171,240 @@ def session_feature_specs() -> list[FeatureSpec]:
     return specs
 
 
+#: Default number of sessions built at a time (see :func:`iter_session_features`).
+CHUNK_ROWS = 1_000_000
+
+# raw session columns the market-relative metrics read
+_MARKET_INPUTS = (
+    "started_at",
+    "ended_at",
+    "viewers",
+    "avg_watch_seconds",
+    "viewer_reports",
+    "product_clicks",
+    "static_frame_share",
+    "speech_share",
+)
+
+
+class _SessionBuild:
+    """One session feature build: inputs keyed by creator code, market context, chunks."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        session_ids: Sequence[str] | pd.Index | None,
+        points_expiry: str | pd.Timedelta,
+        chunk_rows: int | None,
+    ) -> None:
+        s = tables.sessions
+        self.sessions = s
+        self.index = _CreatorIndex(tables.creators)
+        self.codes = self.index.codes(s["creator_id"])
+        if session_ids is None:
+            self.qpos = np.arange(len(s))
+        else:
+            wanted = pd.Index(session_ids)
+            pos = _positions(pd.Series(wanted, copy=False), s["session_id"])
+            unknown = wanted[pos < 0].unique()
+            if len(unknown):
+                raise FeatureError(
+                    f"{len(unknown)} of the requested session_ids are not in the sessions "
+                    f"table (e.g. {list(unknown.sort_values()[:5])}); pass ids from "
+                    "tables.sessions['session_id']"
+                )
+            is_query = np.zeros(len(s), bool)
+            is_query[pos] = True
+            self.qpos = np.flatnonzero(is_query)
+        self.all_rows = len(self.qpos) == len(s)
+        q_codes = self.codes[self.qpos]
+        n = len(self.index)
+        queried = np.bincount(q_codes[q_codes >= 0], minlength=n) > 0
+        weights = np.bincount(self.codes[self.codes >= 0], minlength=n)
+        self.partition = _Partition(weights, chunk_rows, active=queried)
+        self.history = _History.build(
+            tables, self.index, points_expiry=points_expiry, session_codes=self.codes
+        ).chunks(self.partition)
+        self.session_rows = self.partition.split(self.codes)
+        self.query_rows = self.partition.split(q_codes)
+        self.unmatched = np.flatnonzero(q_codes < 0)  # sessions of unknown creators
+        self.z = self._market_context()
+        specs = session_feature_specs()
+        self.specs = specs
+        self.names = [sp.name for sp in specs]
+        self.numeric = [sp.name for sp in specs if not sp.categorical]
+        self.column = {name: i for i, name in enumerate(self.numeric)}
+
+    # -- market context: every session, one metric at a time
+    def _market_context(self) -> np.ndarray:
+        """z-scores of the queries against their market's trailing window (one row per
+        metric of ``MARKET_RELATIVE``). One engine call per metric over all markets keeps
+        the working set to one float column of every session, and the engine spreads
+        the markets over its threads."""
+        s = self.sessions
+        z = np.full((len(MARKET_RELATIVE), len(self.qpos)), np.nan)
+        # every session in time order (ties in table order, as the engine orders them):
+        # the engine's own time sort is then linear, once per metric
+        order = np.argsort(s["ended_at"].array.asi8, kind="stable")
+        market = self.index.profile("market", self.codes[order]).array
+        ended = s["ended_at"].array.take(order)
+        columns = {c: s[c] for c in _MARKET_INPUTS}  # single columns: views, no copies
+        if self.all_rows:
+            q_rows, q_out = None, order  # the queries are the events; row r is order[r]
+        else:
+            is_query = np.zeros(len(s), bool)
+            is_query[self.qpos] = True
+            q_rows = np.flatnonzero(is_query[order])
+            q_out = np.searchsorted(self.qpos, order[q_rows])
+        wl = MARKET_WINDOW.lower()
+        for j, (c, description, group) in enumerate(MARKET_BLOCK.values):
+            own = metric_values(columns, [c])[c][order]
+            events = pd.DataFrame({"market": market, "ended_at": ended, c: own}, copy=False)
+            queries = events if q_rows is None else events.take(q_rows)
+            block = replace(MARKET_BLOCK, values=((c, description, group),))
+            stats = WindowCall(events, "ended_at", block, key="market").run(queries, "ended_at")
+            mean = stats[f"mkt_{c}_mean_{wl}"].to_numpy()
+            std = stats[f"mkt_{c}_std_{wl}"].to_numpy()
+            q_own = own if q_rows is None else own[q_rows]
+            zc = np.full(len(q_own), np.nan)
+            np.divide(q_own - mean, std, out=zc, where=np.isfinite(std) & (std > 0))
+            z[j][q_out] = zc
+            del stats, events, queries, mean, std, own, q_own, zc
+        return z
+
+    # -- one chunk of creators
+    def chunks(self) -> Iterator[tuple[np.ndarray, Callable[[Callable], None]]]:
+        """``(query positions into qpos, fill)`` per chunk; ``fill(put)`` computes the
+        chunk's numeric features and calls ``put(name, values)`` for each."""
+        for i in range(self.partition.n_chunks):
+            q_sel = self.query_rows[i]
+            if len(q_sel):
+                yield q_sel, functools.partial(self._fill, i, q_sel)
+        if len(self.unmatched):
+            yield self.unmatched, functools.partial(self._fill, None, self.unmatched)
+
+    def _fill(self, i: int | None, q_sel: np.ndarray, put: Callable) -> None:
+        s = self.sessions
+        if i is None:  # sessions whose creator is not in the creators table: no history
+            ev_rows = self.qpos[q_sel]
+            history = self.history[0].empty()
+        else:
+            ev_rows = self.session_rows[i]
+            history = self.history[i]
+        codes = self.codes[ev_rows]
+        metrics = _metrics_frame(s.take(ev_rows), self.index, codes, copy=False)
+        metrics["creator_id"] = self.index.key(codes, index=metrics.index).array
+        local = np.searchsorted(ev_rows, self.qpos[q_sel])
+        queries = metrics if len(local) == len(ev_rows) else metrics.take(local)
+        for c in ("start_hour_local", *OWN_METRICS):
+            put(c, queries[c].to_numpy())
+        prev = WindowCall(metrics, "ended_at", CREATOR_SESSIONS_BLOCK).run(queries, "ended_at")
+        for name in prev.columns:
+            put(name, prev[name].to_numpy())
+        del prev
+        q_codes = codes[local]
+        history.features(queries["creator_id"], q_codes, queries["ended_at"], put)
+        for j, c in enumerate(MARKET_RELATIVE):
+            put(f"mkt_z_{c}", self.z[j, q_sel])
+
+    # -- frames
+    def frame(self, q_sel: np.ndarray | None, values: np.ndarray) -> pd.DataFrame:
+        """The feature frame of the queries ``qpos[q_sel]`` (all when None)."""
+        s = self.sessions
+        rows = self.qpos if q_sel is None else self.qpos[q_sel]
+        whole = q_sel is None and self.all_rows
+
+        def col(name: str) -> pd.Series:
+            if whole:  # the input's column, shared copy-on-write (never written through)
+                return s[name].reset_index(drop=True)
+            return pd.Series(s[name].array.take(rows), copy=False)
+
+        codes = self.codes[rows]
+        head = pd.DataFrame(
+            {
+                "session_id": col("session_id"),
+                "creator_id": col("creator_id"),
+                "ended_at": col("ended_at"),
+                "market": self.index.profile("market", codes).array,
+                "category": self.index.profile("category", codes).array,
+            },
+            copy=False,
+        )
+        numeric = pd.DataFrame(values.T, columns=self.numeric, copy=False)
+        return pd.concat([head, numeric], axis=1)
+
+    def feature_set(self, frame: pd.DataFrame) -> FeatureSet:
+        return FeatureSet(
+            frame=frame,
+            task=TASK,
+            key=("session_id",),
+            time_col="ended_at",
+            features=tuple(self.names),
+            categorical=tuple(sp.name for sp in self.specs if sp.categorical),
+            catalogue_version=catalogue_version(self.specs),
+        )
+
+
+MARKET_BLOCK = WindowBlock(
+    source="sessions",
+    prefix="mkt_",
+    values=_described(MARKET_RELATIVE),
+    windows=(MARKET_WINDOW,),
+    aggregations=("mean", "std"),
+)
+
+
+def _window_calls(
+    tables: Tables, *, points_expiry: str | pd.Timedelta = DEFAULT_POINTS_EXPIRY
+) -> Iterator[tuple[WindowCall, bool]]:
+    """The windowed aggregations of a whole-table session build, one call at a time.
+
+    Yields ``(call, queries_are_events)``; the queries are every session at its
+    ``ended_at`` with its categorical ``creator_id`` (:func:`_session_queries`). When
+    ``queries_are_events`` the call's events are those very sessions, in table order.
+    The builder makes the same calls per chunk of creators (and the market call per
+    market), which gives the same values. For benchmarks.
+    """
+    s = tables.sessions
+    index = _CreatorIndex(tables.creators)
+    codes = index.codes(s["creator_id"])
+    events = pd.DataFrame(
+        {
+            "creator_id": index.key(codes).array,
+            "ended_at": s["ended_at"].array,
+            **metric_values(s, CREATOR_SESSIONS_BLOCK.value_columns),
+        },
+        copy=False,
+    )
+    yield WindowCall(events, "ended_at", CREATOR_SESSIONS_BLOCK), True
+    del events
+    history = _History.build(tables, index, points_expiry=points_expiry)
+    for call in history.calls:
+        yield call, False
+    del history
+    events = pd.DataFrame(
+        {
+            "market": index.profile("market", codes).array,
+            "ended_at": s["ended_at"].array,
+            **metric_values(s, MARKET_RELATIVE),
+        },
+        copy=False,
+    )
+    yield WindowCall(events, "ended_at", MARKET_BLOCK, key="market"), True
+
+
+def _session_queries(tables: Tables) -> pd.DataFrame:
+    """Every session as a query: categorical ``creator_id`` and ``ended_at``."""
+    index = _CreatorIndex(tables.creators)
+    return pd.DataFrame(
+        {
+            "creator_id": index.key(index.codes(tables.sessions["creator_id"])).array,
+            "ended_at": tables.sessions["ended_at"].array,
+        },
+        copy=False,
+    )
+
+
 def session_features(
     tables: Tables,
     *,
@@ -147,7 +420,8 @@ def session_features(
         them, restricted per row to facts known strictly before that session ended.
     session_ids : sequence of str, optional
         Only build rows for these sessions (e.g. the reviewed ones, or today's batch).
-        History still comes from every table. Default: every session.
+        History still comes from every table (only the requested sessions' creators'
+        rows are read, which is all their features depend on). Default: every session.
     points_expiry : str or Timedelta
         How long violation health points stay active.
 
@@ -166,73 +440,81 @@ def session_features(
     >>> fs.key, fs.time_col, "report_rate" in fs.features
     (('session_id',), 'ended_at', True)
     """
-    from govml.features.windows import trailing_windows
+    build = _SessionBuild(tables, session_ids, points_expiry, CHUNK_ROWS)
+    values = np.empty((len(build.numeric), len(build.qpos)))
+    for q_sel, fill in build.chunks():
+        target = slice(None) if len(q_sel) == len(build.qpos) else q_sel
 
-    metrics = session_metrics(tables.sessions, tables.creators)
-    if session_ids is not None:
-        wanted = pd.Index(session_ids)
-        unknown = wanted.difference(metrics["session_id"])
-        if len(unknown):
-            raise FeatureError(
-                f"{len(unknown)} of the requested session_ids are not in the sessions table "
-                f"(e.g. {list(unknown[:5])}); pass ids from tables.sessions['session_id']"
-            )
-        queries = metrics[metrics["session_id"].isin(wanted)]
-    else:
-        queries = metrics
-    q = queries[["session_id", "creator_id", "market", "ended_at"]]
+        def put(name: str, v: np.ndarray, target: object = target) -> None:
+            values[build.column[name]][target] = v  # row view, then index (fast path)
 
-    hist_sessions = trailing_windows(
-        metrics,
-        q,
-        keys="creator_id",
-        event_time="ended_at",
-        values=CREATOR_SESSIONS_BLOCK.value_columns,
-        windows=CREATOR_SESSIONS_BLOCK.windows,
-        aggregations=CREATOR_SESSIONS_BLOCK.engine_aggregations,
-        time_since_last=True,
-        prefix=CREATOR_SESSIONS_BLOCK.prefix,
-    )
-    history = creator_history(tables, q, query_time="ended_at", points_expiry=points_expiry)
-    market = trailing_windows(
-        metrics,
-        q,
-        keys="market",
-        event_time="ended_at",
-        values=list(MARKET_RELATIVE),
-        windows=(MARKET_WINDOW,),
-        aggregations=("mean", "std"),
-        time_since_last=False,
-        prefix="mkt_",
-    )
-    wl = MARKET_WINDOW.lower()
-    rel = {}
-    for c in MARKET_RELATIVE:
-        mean = market[f"mkt_{c}_mean_{wl}"].to_numpy()
-        std = market[f"mkt_{c}_std_{wl}"].to_numpy()
-        own = queries[c].to_numpy(dtype=np.float64)
-        z = np.full(len(own), np.nan)
-        np.divide(own - mean, std, out=z, where=np.isfinite(std) & (std > 0))
-        rel[f"mkt_z_{c}"] = z
-    specs = session_feature_specs()
-    names = [s.name for s in specs]
-    frame = pd.concat(
-        [
-            queries[["session_id", "creator_id", "ended_at"]],
-            queries[["market", "category", "start_hour_local", *OWN_METRICS]],
-            hist_sessions,
-            history,
-            pd.DataFrame(rel, index=queries.index),
-        ],
-        axis=1,
-    )
-    frame = frame[["session_id", "creator_id", "ended_at", *names]].reset_index(drop=True)
-    return FeatureSet(
-        frame=frame,
-        task=TASK,
-        key=("session_id",),
-        time_col="ended_at",
-        features=tuple(names),
-        categorical=tuple(s.name for s in specs if s.categorical),
-        catalogue_version=catalogue_version(specs),
-    )
+        fill(put)
+    return build.feature_set(build.frame(None, values))
+
+
+def iter_session_features(
+    tables: Tables,
+    *,
+    session_ids: Sequence[str] | pd.Index | None = None,
+    points_expiry: str | pd.Timedelta = DEFAULT_POINTS_EXPIRY,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[FeatureSet]:
+    """The session feature set in chunks of creators, for worlds too large to hold at once.
+
+    Each chunk holds every requested session of a group of creators (about
+    ``chunk_rows`` sessions; one creator is never split), in ``tables.sessions`` order
+    within the chunk. Every value is bit-for-bit the one :func:`session_features`
+    gives: a creator's features depend only on its own rows and on the market context,
+    which is computed once for all sessions. Memory is the tables plus the market
+    context (6 floats per session) plus one chunk, instead of the whole frame (a
+    10-million-session frame of 89 float64 features alone is about 7 GB).
+
+    Parameters
+    ----------
+    tables, session_ids, points_expiry
+        As in :func:`session_features`.
+    chunk_rows : int
+        About how many sessions (of all the chunk's creators) to build at a time.
+
+    Yields
+    ------
+    FeatureSet
+        One per chunk, with the columns of :func:`session_features`.
+
+    Raises
+    ------
+    FeatureError
+        ``chunk_rows`` is not a positive integer, or ``session_ids`` names unknown
+        sessions.
+
+    Examples
+    --------
+    >>> import govml, pandas as pd
+    >>> from govml.features import session_features
+    >>> from govml.features.session import iter_session_features
+    >>> world = govml.simulate(n_creators=40, n_days=14, seed=1)
+    >>> chunks = list(iter_session_features(world.tables, chunk_rows=100))
+    >>> len(chunks) > 1
+    True
+    >>> joined = pd.concat([c.frame for c in chunks], ignore_index=True)
+    >>> whole = session_features(world.tables).frame.set_index("session_id")
+    >>> joined.set_index("session_id").equals(whole.loc[joined["session_id"]])
+    True
+    >>> next(iter_session_features(world.tables, chunk_rows=0))
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.FeatureError: chunk_rows=0 must be a positive integer (rows built at a time, e.g. 1_000_000)
+    """
+    chunk_rows = _check_chunk_rows(chunk_rows)
+    build = _SessionBuild(tables, session_ids, points_expiry, chunk_rows)
+    for q_sel, fill in build.chunks():
+        values = np.empty((len(build.numeric), len(q_sel)))
+
+        def put(name: str, v: np.ndarray, values: np.ndarray = values) -> None:
+            values[build.column[name]] = v
+
+        fill(put)
+        frame = build.frame(q_sel, values)
+        del values, put  # only the yielded frame holds this chunk now
+        yield build.feature_set(frame)
+        del frame
