@@ -15,13 +15,13 @@ polars is a benchmark-only dependency (govml never imports it).
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import max_rel_diff, peak_mb
 
 sys.path.insert(0, str(Path.cwd()))  # run from the repository root (not pip-installed)
 
@@ -92,27 +92,6 @@ def run_polars(events: pd.DataFrame) -> pd.DataFrame:
         )
     out = pl.concat([df.select("row"), *parts], how="horizontal").sort("row")
     return out.drop("row").to_pandas()
-
-
-def max_rel_diff(a: np.ndarray, b: np.ndarray, floor: float) -> float:
-    """Largest ``|a - b| / max(|a|, |b|, floor)``; inf when NaN patterns differ.
-
-    ``floor`` is the typical magnitude of the aggregated value: polars' rolling sums add
-    entering and subtract leaving values, so a window whose remaining values are all
-    missing can read e.g. 5e-13 where the exact (govml) sum is 0.
-    """
-    a = a.astype(np.float64)
-    b = b.astype(np.float64)
-    if (np.isnan(a) != np.isnan(b)).any():
-        return float("inf")
-    diff = np.abs(np.where(np.isnan(a), 0.0, a - b))
-    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
-    rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
-    return float(np.nanmax(rel)) if len(rel) else 0.0
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def main(argv: list[str] | None = None) -> int:
