@@ -8,6 +8,10 @@ uses facts known strictly before ``t``:
   interaction, orders against clicks, average order value;
 * **refunds, complaints and returns** known at ``t`` (they arrive days after the
   sale), as counts and as rates per order;
+* **rates as ratios of sums** (likes, comments per viewer; GMV per order; refunds per
+  order over 90 days) and the **most extreme stream** of the last 30 days, the
+  aggregations that show fake engagement, off-platform diversion and counterfeit
+  selling most clearly;
 * **violations, penalties, rewards, campaigns, commission changes, reviews, tenure**
   (shared with the session task, :mod:`govml.features.history`);
 * **trends** — the last 7 days against the last 30;
@@ -66,6 +70,8 @@ SALES_BLOCK = WindowBlock(
         ("orders", "orders", "SA"),
         ("product_clicks", "product clicks", "CV"),
         ("viewers", "viewers", "EA"),
+        ("likes", "likes", "EA"),
+        ("comments", "comments", "EA"),
     ),
     windows=("7D", "30D", "90D"),
     aggregations=("sum",),
@@ -93,6 +99,17 @@ PATTERN_BLOCK = WindowBlock(
     ),
     windows=("7D", "30D"),
     aggregations=("mean",),
+)
+#: The most extreme session of the last 30 days: a sleeper who just turned shows in one
+#: stream before the 30-day means move (bought likes, off-platform comment spikes).
+SPIKE_BLOCK = WindowBlock(
+    source="sessions",
+    prefix="sess_",
+    values=tuple(
+        (c, *SESSION_METRIC_DESCRIPTIONS[c]) for c in ("likes_per_viewer", "comments_per_viewer")
+    ),
+    windows=("30D",),
+    aggregations=("max",),
 )
 OUTCOME_BLOCK = WindowBlock(
     source="outcomes",
@@ -151,6 +168,57 @@ _RATES = (
         "sess_viewers_sum_30d",
         "product clicks per viewer, last 30 days",
         "CV",
+    ),
+    # rates as ratios of sums: every viewer and order weighs the same, so a few tiny
+    # streams cannot swing them the way they swing a mean of per-stream ratios
+    *(
+        (
+            f"{what}_per_viewer_{w}",
+            f"sess_{what}_sum_{w}",
+            f"sess_viewers_sum_{w}",
+            f"{what} per viewer, last {w[:-1]} days",
+            "EA",
+        )
+        for what in ("likes", "comments")
+        for w in ("30d", "90d")
+    ),
+    *(
+        (
+            f"avg_order_value_{w}",
+            f"sess_gmv_sum_{w}",
+            f"sess_orders_sum_{w}",
+            f"GMV per order (USD), last {w[:-1]} days",
+            "SA",
+        )
+        for w in ("7d", "30d", "90d")
+    ),
+    (
+        "orders_per_click_90d",
+        "sess_orders_sum_90d",
+        "sess_product_clicks_sum_90d",
+        "orders per product click, last 90 days",
+        "CV",
+    ),
+    # refunds arrive 2-30 days after the sale: over 90 days they match their orders
+    *(
+        (
+            f"{kind}_per_order_90d",
+            f"out_is_{kind}_sum_90d",
+            "sess_orders_sum_90d",
+            f"{kind}s per order, last 90 days",
+            "RC",
+        )
+        for kind in ("refund", "complaint", "return")
+    ),
+)
+#: Changes of a creator's own rates: (name, numerator rate, denominator rate, ...).
+_RATE_CHANGES = (
+    (
+        "avg_order_value_7v90",
+        "avg_order_value_7d",
+        "avg_order_value_90d",
+        "GMV per order last 7 days / last 90 days (cheaper goods than usual)",
+        "SA",
     ),
 )
 _TRENDS = (
@@ -279,6 +347,7 @@ def _derived_specs() -> list[FeatureSpec]:
     specs = [FeatureSpec(n, d, g, "sessions+outcomes", None, TASK) for n, _, _, d, g in _RATES]
     specs += [FeatureSpec(n, d, g, "sessions", None, TASK) for n, _, _, d, g in _TRENDS]
     specs += [FeatureSpec(n, d, g, "sessions", None, TASK) for n, _, _, d, g in _PACE]
+    specs += [FeatureSpec(n, d, g, "sessions", None, TASK) for n, _, _, d, g in _RATE_CHANGES]
     return specs
 
 
@@ -290,7 +359,8 @@ def creator_feature_specs(extra: Sequence[ExtraEvents] = ()) -> list[FeatureSpec
             "category", "primary category of the creator", "AP", "creators", None, TASK, True
         ),
     ]
-    specs += SALES_BLOCK.specs(TASK) + PATTERN_BLOCK.specs(TASK) + OUTCOME_BLOCK.specs(TASK)
+    specs += SALES_BLOCK.specs(TASK) + PATTERN_BLOCK.specs(TASK) + SPIKE_BLOCK.specs(TASK)
+    specs += OUTCOME_BLOCK.specs(TASK)
     specs += _derived_specs()
     specs += history_feature_specs(TASK)
     for e in extra:
@@ -307,7 +377,15 @@ def _ratio(n: np.ndarray, d: np.ndarray) -> np.ndarray:
 #: Default number of snapshot rows (plus their creators' sessions) built at a time.
 CHUNK_ROWS = 1_000_000
 
-_SESSION_VALUES = tuple(dict.fromkeys([*SALES_BLOCK.value_columns, *PATTERN_BLOCK.value_columns]))
+#: raw session counts summed as they are (not metrics of session_metrics)
+_RAW_COUNTS = ("likes", "comments")
+_SESSION_VALUES = tuple(
+    c
+    for c in dict.fromkeys(
+        [*SALES_BLOCK.value_columns, *PATTERN_BLOCK.value_columns, *SPIKE_BLOCK.value_columns]
+    )
+    if c not in _RAW_COUNTS
+)
 # raw session columns those metrics read
 _SESSION_INPUTS = (
     "started_at",
@@ -420,6 +498,7 @@ class _CreatorBuild:
                 "creator_id": self.index.key(self.s_codes[rows]).array,
                 "ended_at": part["ended_at"].array,
                 **metric_values(part, _SESSION_VALUES),
+                **{c: part[c].to_numpy(np.float64) for c in _RAW_COUNTS},
             },
             copy=False,
         )
@@ -438,20 +517,24 @@ class _CreatorBuild:
         events = self._session_events(self.session_rows[i])
         sales = WindowCall(events, "ended_at", SALES_BLOCK).run(q, "snapshot_at")
         pattern = WindowCall(events, "ended_at", PATTERN_BLOCK).run(q, "snapshot_at")
+        spike = WindowCall(events, "ended_at", SPIKE_BLOCK).run(q, "snapshot_at")
         del events
         outcomes = self.calls[0][i].run(q, "snapshot_at")
         feats = {}
-        for frame in (sales, pattern, outcomes):
+        for frame in (sales, pattern, spike, outcomes):
             for name in frame.columns:
                 feats[name] = frame[name].to_numpy()
                 put(name, feats[name])
         for name, num, den, _, _ in _RATES:
+            feats[name] = _ratio(feats[num], feats[den])
+            put(name, feats[name])
+        for name, num, den, _, _ in _RATE_CHANGES:
             put(name, _ratio(feats[num], feats[den]))
         for name, short, long_, _, _ in _TRENDS:
             put(name, feats[short] - feats[long_])
         for name, short, long_, _, _ in _PACE:
             put(name, _ratio(feats[short] * 30.0, feats[long_] * 7.0))
-        del feats, sales, pattern, outcomes
+        del feats, sales, pattern, spike, outcomes
         self.history[i].features(key, codes, pd.Series(times, copy=False), put)
         for call in self.calls[1:]:
             frame = call[i].run(q, "snapshot_at")
@@ -507,6 +590,7 @@ def _window_calls(
     events = build._session_events(np.arange(len(build.sessions)))
     yield WindowCall(events, "ended_at", SALES_BLOCK)
     yield WindowCall(events, "ended_at", PATTERN_BLOCK)
+    yield WindowCall(events, "ended_at", SPIKE_BLOCK)
     del events
     yield build.calls[0][0]
     yield from build.history[0].calls
