@@ -17,6 +17,8 @@ Fields
 ``labels.review_delay``                low_quality: how long reviews take to arrive (``3D``)
 ``snapshots.freq``                     adversarial: snapshot frequency (``1D``)
 ``snapshots.active_within``            adversarial: only creators with a session this recent
+``snapshots.warmup``                   adversarial: first snapshot this long after the first
+                                       session (``auto`` = ``active_within``)
 ``split.valid_days``/``test_days``     period lengths in days (default: 20% / 20% of history)
 ``split.gap``                          gap between periods; ``auto`` = the label-maturity gap
 ``model.params``                       LightGBM parameter overrides
@@ -25,11 +27,14 @@ Fields
 ``model.imbalance``                    ``none`` | ``balanced`` | ``sqrt`` (``none``)
 ``model.calibration``                  ``auto`` | ``platt`` | ``isotonic`` | ``identity``
 ``model.seed``                         seed (0)
+``model.refit``                        refit on train + validation with the early-stopped
+                                       number of rounds before testing (true)
 ``evaluation.capacity``                reviews per day: an int or ``{market: k}``
 ``evaluation.target_precision``        for recall at precision (0.8)
 ``evaluation.n_bootstrap``             bootstrap resamples for CIs (200)
 ``thresholds``                         tier cuts on the calibrated probability
 ``tune.n_trials``                      Optuna trials over the time-based validation (0 = off)
+``tune.timeout_s``                     stop tuning after this many seconds (null = no limit)
 =====================================  =====================================================
 """
 
@@ -73,6 +78,7 @@ class LabelConfig:
 class SnapshotConfig:
     freq: str = "1D"
     active_within: str = "30D"
+    warmup: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class ModelConfig:
     imbalance: str = "none"
     calibration: str = "auto"
     seed: int = 0
+    refit: bool = True
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,8 @@ class ExperimentConfig:
             _duration(getattr(self.labels, name), f"{where}: labels.{name}")
         _duration(self.snapshots.freq, f"{where}: snapshots.freq")
         _duration(self.snapshots.active_within, f"{where}: snapshots.active_within")
+        if self.snapshots.warmup != "auto":
+            _duration(self.snapshots.warmup, f"{where}: snapshots.warmup", allow_zero=True)
         if self.split.gap != "auto":
             _duration(self.split.gap, f"{where}: split.gap", allow_zero=True)
         for name in ("valid_days", "test_days"):
@@ -173,6 +182,8 @@ class ExperimentConfig:
                 raise ConfigError(f"{where}: model.{name}={value!r} must be a positive integer")
         if not isinstance(m.seed, int):
             raise ConfigError(f"{where}: model.seed={m.seed!r} must be an integer")
+        if not isinstance(m.refit, bool):
+            raise ConfigError(f"{where}: model.refit={m.refit!r} must be true or false")
         if not isinstance(m.params, Mapping):
             raise ConfigError(f"{where}: model.params must be a mapping of LightGBM parameters")
         e = self.evaluation
@@ -199,6 +210,19 @@ class ExperimentConfig:
             raise ConfigError(
                 f"{where}: tune.n_trials={self.tune.n_trials!r} must be an integer >= 0"
             )
+        timeout = self.tune.timeout_s
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise ConfigError(
+                f"{where}: tune.timeout_s={timeout!r} must be a positive number of seconds "
+                "or null for no limit"
+            )
+
+    @property
+    def snapshot_warmup(self) -> pd.Timedelta:
+        """Time from the first session to the first training snapshot (adversarial task)."""
+        if self.snapshots.warmup == "auto":
+            return pd.Timedelta(self.snapshots.active_within)
+        return pd.Timedelta(self.snapshots.warmup)
 
     @property
     def maturity_gap(self) -> pd.Timedelta:
