@@ -108,6 +108,10 @@ _LAZY: dict[str, str] = {
     "Prediction": "govml.model",
     "DataFingerprint": "govml.model",
     "fingerprint": "govml.model",
+    # explanations
+    "reason_codes": "govml.explain",
+    "importance_by_reason": "govml.explain",
+    "Contributions": "govml.explain",
 }
 
 __all__ = [

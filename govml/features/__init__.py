@@ -15,7 +15,12 @@ from govml.features.catalogue import (
     catalogue,
     catalogue_version,
 )
-from govml.features.creator import ExtraEvents, creator_feature_specs, creator_features
+from govml.features.creator import (
+    ExtraEvents,
+    creator_feature_specs,
+    creator_features,
+    iter_creator_features,
+)
 from govml.features.featureset import FeatureSet
 from govml.features.intervals import active_at, latest_before
 from govml.features.labels import (
@@ -26,7 +31,7 @@ from govml.features.labels import (
     maturity_gap,
     session_labels,
 )
-from govml.features.session import session_feature_specs, session_features
+from govml.features.session import iter_session_features, session_feature_specs, session_features
 from govml.features.session_metrics import session_metrics
 from govml.features.windows import AGGREGATIONS, trailing_windows, window_label
 
@@ -48,6 +53,8 @@ __all__ = [
     "creator_features",
     "creator_labels",
     "creator_snapshots",
+    "iter_creator_features",
+    "iter_session_features",
     "latest_before",
     "maturity_gap",
     "session_feature_specs",
