@@ -256,3 +256,54 @@ def poison_at(tables: Tables, creators: pd.Series, t: pd.Timestamp) -> Tables:
             "outcomes": add("outcomes", outcomes),
         }
     )
+
+
+# ---------------------------------------------------------------- a small trained world
+#
+# One simulated world and one trained model per task for the whole test session, shared by
+# the scoring, policy, monitoring, report and Spark tests. Small and fast (seconds on two
+# cores): 400 creators x 120 days, few shallow trees, and a 7-day adversarial horizon so
+# that train, validation and test periods fit in 120 days.
+
+SMALL_FAST = {
+    "model.num_boost_round": 150,
+    "model.early_stopping_rounds": 20,
+    "model.params.min_data_in_leaf": 20,
+    "model.params.num_leaves": 7,
+    "evaluation.n_bootstrap": 10,
+}
+
+
+def small_config(task: str):
+    """The fast experiment configuration the shared models are trained with."""
+    from govml.training.config import default_config
+
+    cfg = default_config(task).override(SMALL_FAST)
+    if task == "adversarial":
+        cfg = cfg.override({"labels.horizon": "7D", "labels.resolution_delay": "7D"})
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def small_world():
+    """A simulated world (400 creators x 120 days, seed 3) with its ground truth.
+
+    Treat it as read-only: it is shared by every test in the session.
+    """
+    return govml.simulate(n_creators=400, n_days=120, seed=3)
+
+
+@pytest.fixture(scope="session")
+def small_models(small_world, tmp_path_factory):
+    """``{task: (GovmlModel, saved_path)}`` for both tasks, trained on :func:`small_world`.
+
+    Read-only and shared; the artifacts live in a session temporary folder.
+    """
+    from govml.training.pipeline import train_task
+
+    root = tmp_path_factory.mktemp("small_models")
+    models = {}
+    for task in ("low_quality", "adversarial"):
+        model = train_task(small_world.tables, small_config(task), track=False).model
+        models[task] = (model, model.save(root / task))
+    return models
