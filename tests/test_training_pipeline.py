@@ -8,8 +8,6 @@ resamples are capped so that the whole file stays fast on two cores.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,13 +230,6 @@ def test_tuning_searches_on_validation_and_keeps_the_best_params(lq_data):
     assert sum(m.startswith("  trial ") for m in messages) == 2
     assert {"num_leaves", "min_data_in_leaf", "feature_fraction"} <= set(result.best_params)
     assert result.model.metadata.params["num_leaves"] == result.best_params["num_leaves"]
-
-
-def test_tuning_without_optuna_says_how_to_fix_it(lq_data, monkeypatch):
-    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
-    cfg = fast_config("low_quality", **{"tune.n_trials": 1})
-    with pytest.raises(TrainingError, match=r"tune.n_trials=1 needs optuna; install it"):
-        train_model(lq_data, cfg, track=False)
 
 
 # --------------------------------------------------------------------------- errors

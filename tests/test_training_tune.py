@@ -7,7 +7,7 @@ import pytest
 from govml import ConfigError
 from govml.training.config import default_config
 from govml.training.pipeline import TrainingData
-from govml.training.tune import SEARCH_SPACE, tune_params
+from govml.training.tune import DEFAULT_START, SEARCH_SPACE, tune_params
 
 
 @pytest.fixture
@@ -49,6 +49,18 @@ def test_search_is_reproducible_and_stays_in_the_space(frames):
         assert low <= a[name] <= high
 
 
+def test_first_trial_is_the_configured_parameters_clipped_into_the_space(frames):
+    train, valid, data = frames
+    config = default_config("low_quality").override(
+        {"tune.n_trials": 1, "model.num_boost_round": 30}
+    )
+    base = {"verbose": -1, "num_leaves": 500, "learning_rate": 0.05}
+    best = tune_params(train, valid, data=data, config=config, base_params=base)
+    assert best["num_leaves"] == SEARCH_SPACE["num_leaves"][1]  # 500 clipped to the top
+    assert best["learning_rate"] == 0.05
+    assert best["min_data_in_leaf"] == DEFAULT_START["min_data_in_leaf"]
+
+
 def test_zero_trials_is_an_error(frames):
     train, valid, data = frames
     with pytest.raises(ConfigError, match="must be at least 1 to tune"):
@@ -68,5 +80,7 @@ def test_missing_optuna_says_how_to_install(frames, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     train, valid, data = frames
     config = default_config("low_quality").override({"tune.n_trials": 1})
-    with pytest.raises(ConfigError, match=r'pip install "govml\[tune\]"'):
+    with pytest.raises(
+        ConfigError, match=r'tune.n_trials=1 needs Optuna: pip install "govml\[tune\]"'
+    ):
         tune_params(train, valid, data=data, config=config)

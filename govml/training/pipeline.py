@@ -518,77 +518,6 @@ def _refit(
     )
 
 
-#: The search space of ``tune.n_trials``: (parameter, low, high, log scale, integer).
-_TUNE_SPACE: tuple[tuple[str, float, float, bool, bool], ...] = (
-    ("num_leaves", 3, 63, True, True),
-    ("min_data_in_leaf", 20, 4000, True, True),
-    ("feature_fraction", 0.2, 1.0, False, False),
-    ("lambda_l2", 0.01, 100.0, True, False),
-    ("learning_rate", 0.01, 0.1, True, False),
-)
-
-
-def _tune_params(
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    data: TrainingData,
-    config: ExperimentConfig,
-    base: Mapping[str, Any],
-    progress: Progress | None,
-) -> dict[str, Any]:
-    """LightGBM parameters searched with Optuna, scored by validation average precision.
-
-    Only the training and validation periods are used; the test period stays unseen.
-    The first trial is ``base`` itself, so tuning never returns something worse on
-    validation than the configured parameters. Seeded by ``model.seed``.
-    """
-    try:
-        import optuna
-    except ImportError:
-        raise TrainingError(
-            f"tune.n_trials={config.tune.n_trials} needs optuna; install it "
-            "(pip install 'govml[tune]') or set tune.n_trials: 0"
-        ) from None
-    from sklearn.metrics import average_precision_score
-
-    from govml.model import GovmlModel
-
-    y_valid = valid[data.label_col].to_numpy()
-
-    def objective(trial: Any) -> float:
-        params = dict(base)
-        for name, lo, hi, log, integer in _TUNE_SPACE:
-            suggest = trial.suggest_int if integer else trial.suggest_float
-            params[name] = suggest(name, lo, hi, log=log)
-        fit = _fit(train, valid, data, config, params)
-        probe = GovmlModel.from_fit(fit, task=data.task, name="tune")
-        raw = fit.booster.predict(probe.prepare(valid).frame, raw_score=True)
-        score = float(average_precision_score(y_valid, raw))
-        _say(progress, f"  trial {trial.number}: validation PR-AUC {score:.4f}")
-        return score
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.model.seed)
-    )
-    first = {}
-    for name, lo, hi, _, integer in _TUNE_SPACE:
-        default = base.get(name, _DEFAULT_TUNE_START[name])
-        first[name] = min(max(int(default) if integer else float(default), lo), hi)
-    study.enqueue_trial(first)
-    study.optimize(objective, n_trials=config.tune.n_trials, timeout=config.tune.timeout_s)
-    return {**base, **study.best_params}
-
-
-_DEFAULT_TUNE_START = {
-    "num_leaves": 63,
-    "min_data_in_leaf": 100,
-    "feature_fraction": 0.8,
-    "lambda_l2": 1.0,
-    "learning_rate": 0.05,
-}
-
-
 def _evaluate_all(
     scores: pd.DataFrame,
     scorers: Sequence[str],
@@ -741,7 +670,11 @@ def train_model(
     params: dict[str, Any] = dict(config.model.params)
     if config.tune.n_trials > 0:
         _say(progress, f"tuning LightGBM with Optuna ({config.tune.n_trials} trials)")
-        params = _tune_params(train, valid, data, config, params, progress)
+        from govml.training.tune import tune_params
+
+        params = tune_params(
+            train, valid, data=data, config=config, base_params=params, progress=progress
+        )
     _say(progress, f"fitting LightGBM on {len(train):,} rows, early-stopped on {len(valid):,}")
     fit = _fit(train, valid, data, config, params)
     # tiers and calibration come from the validation period, scored by a model that
