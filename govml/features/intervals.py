@@ -66,28 +66,6 @@ def _key_codes(
     return codes[: len(events)], codes[len(events) :], n
 
 
-def _group_kernel(codes, times, order, n_keys):  # pragma: no cover - compiled by numba
-    # stable counting sort by key of the time-ordered permutation ``order``: events of a
-    # key end up in (time, input row) order; events with a missing key (-1) are dropped
-    starts = np.zeros(n_keys + 1, np.int64)
-    for i in range(codes.shape[0]):
-        if codes[i] >= 0:
-            starts[codes[i] + 1] += 1
-    for k in range(n_keys):
-        starts[k + 1] += starts[k]
-    fill = starts[:-1].copy()
-    perm = np.empty(starts[n_keys], np.int64)
-    sorted_times = np.empty(starts[n_keys], np.int64)
-    for j in range(order.shape[0]):
-        i = order[j]
-        c = codes[i]
-        if c >= 0:
-            perm[fill[c]] = i
-            sorted_times[fill[c]] = times[i]
-            fill[c] += 1
-    return perm, starts, sorted_times
-
-
 def _last_before_kernel(starts, sorted_times, q_codes, q_times):  # pragma: no cover - numba
     # for each query (k, t): index of the last event of key k with time < t, else -1
     out = np.full(q_codes.shape[0], -1, np.int64)
@@ -123,11 +101,16 @@ def _running_sums_kernel(vals, starts):  # pragma: no cover - compiled by numba
 
 @functools.cache
 def _kernels() -> tuple[object, object, object]:
-    """The interval kernels, compiled (or loaded from numba's cache) on first call."""
+    """The interval kernels, compiled (or loaded from numba's cache) on first call.
+
+    Grouping events by key is the window engine's stable counting sort (shared, so
+    both engines order a key's events identically: by time, then input row).
+    """
     from govml.features.windows import _Kernel
+    from govml.features.windows import _kernels as window_kernels
 
     return (
-        _Kernel(_group_kernel),
+        window_kernels()[0],
         _Kernel(_last_before_kernel),
         _Kernel(_running_sums_kernel),
     )
