@@ -74,7 +74,10 @@ from govml.training.calibration import _FIT_METHODS, Calibration, fit_calibratio
 if TYPE_CHECKING:
     import lightgbm
 
-__all__ = ["DEFAULT_PARAMS", "IMBALANCE_OPTIONS", "FitResult", "fit_lightgbm"]
+    from govml.training.config import ExperimentConfig
+    from govml.training.pipeline import TrainingData
+
+__all__ = ["DEFAULT_PARAMS", "IMBALANCE_OPTIONS", "FitResult", "fit_lightgbm", "fit_experiment"]
 
 #: Defaults for ~10^5-10^6 rows and tens of features. Callers override any of them
 #: through ``params``; the determinism settings and the objective are fixed.
@@ -463,4 +466,34 @@ def fit_lightgbm(
         n_train=len(train),
         n_valid=len(valid),
         valid_unseen=prepared_valid.unseen,
+    )
+
+
+def fit_experiment(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    data: TrainingData,
+    config: ExperimentConfig,
+    params: Mapping[str, Any],
+    *,
+    calibration: str | None = None,
+) -> FitResult:
+    """:func:`fit_lightgbm` with a training data set's columns and an experiment's settings.
+
+    ``calibration`` overrides ``config.model.calibration`` (tuning trials rank by the raw
+    score and skip it with ``"identity"``).
+    """
+    m = config.model
+    return fit_lightgbm(
+        train,
+        valid,
+        features=data.features,
+        label=data.label_col,
+        categorical=data.categorical,
+        params=params,
+        num_boost_round=m.num_boost_round,
+        early_stopping_rounds=m.early_stopping_rounds,
+        seed=m.seed,
+        imbalance=m.imbalance,  # type: ignore[arg-type]
+        calibration=(calibration or m.calibration),  # type: ignore[arg-type]
     )

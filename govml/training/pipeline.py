@@ -438,31 +438,6 @@ def _default_thresholds(
     return {"review": review, "watch": watch}
 
 
-def _fit(
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    data: TrainingData,
-    config: ExperimentConfig,
-    params: Mapping[str, Any],
-) -> Any:
-    from govml.training.lgbm import fit_lightgbm
-
-    m = config.model
-    return fit_lightgbm(
-        train,
-        valid,
-        features=data.features,
-        label=data.label_col,
-        categorical=data.categorical,
-        params=params,
-        num_boost_round=m.num_boost_round,
-        early_stopping_rounds=m.early_stopping_rounds,
-        seed=m.seed,
-        imbalance=m.imbalance,  # type: ignore[arg-type]
-        calibration=m.calibration,  # type: ignore[arg-type]
-    )
-
-
 def _refit(
     fit: Any,
     both: pd.DataFrame,
@@ -676,7 +651,9 @@ def train_model(
             train, valid, data=data, config=config, base_params=params, progress=progress
         )
     _say(progress, f"fitting LightGBM on {len(train):,} rows, early-stopped on {len(valid):,}")
-    fit = _fit(train, valid, data, config, params)
+    from govml.training.lgbm import fit_experiment
+
+    fit = fit_experiment(train, valid, data, config, params)
     # tiers and calibration come from the validation period, scored by a model that
     # did not train on it
     valid_p = fit.calibration.apply(fit.booster.predict(_lgb_input(valid, fit), raw_score=True))

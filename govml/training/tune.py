@@ -103,11 +103,10 @@ def tune_params(
     from sklearn.metrics import average_precision_score
 
     from govml.model import GovmlModel
-    from govml.training.lgbm import fit_lightgbm
+    from govml.training.lgbm import fit_experiment
 
     base = dict(base_params or {})
     y_valid = valid[data.label_col].to_numpy()
-    m = config.model
 
     def objective(trial: Any) -> float:
         params = dict(base)
@@ -116,19 +115,7 @@ def tune_params(
                 params[name] = trial.suggest_int(name, int(low), int(high), log=log)
             else:
                 params[name] = trial.suggest_float(name, low, high, log=log)
-        fit = fit_lightgbm(
-            train,
-            valid,
-            features=data.features,
-            label=data.label_col,
-            categorical=data.categorical,
-            params=params,
-            num_boost_round=m.num_boost_round,
-            early_stopping_rounds=m.early_stopping_rounds,
-            seed=m.seed,
-            imbalance=m.imbalance,  # type: ignore[arg-type]
-            calibration="identity",
-        )
+        fit = fit_experiment(train, valid, data, config, params, calibration="identity")
         # Average precision depends only on the order of the scores, so the raw score
         # ranks validation exactly as any calibration of it would.
         raw = GovmlModel.from_fit(fit, task=data.task, name="trial").predict_raw(valid)
@@ -139,7 +126,7 @@ def tune_params(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=m.seed)
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.model.seed)
     )
     study.enqueue_trial(_first_trial(base))
     study.optimize(objective, n_trials=config.tune.n_trials, timeout=config.tune.timeout_s)
