@@ -25,6 +25,7 @@ __all__ = [
     "TrackingError",
     "ScoringError",
     "PolicyError",
+    "MonitorError",
 ]
 
 
@@ -101,3 +102,7 @@ class ScoringError(GovmlError, RuntimeError):
 
 class PolicyError(GovmlError, ValueError):
     """A governance policy file is invalid."""
+
+
+class MonitorError(GovmlError, ValueError):
+    """Drift or trend monitoring cannot run on the given frames or parameters."""
