@@ -219,6 +219,54 @@ def _cmd_contract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_configs(models, paths: list[str]):
+    """Each model task's experiment config: --config files, else experiments/<task>.yaml."""
+    from govml.training.config import load_config
+
+    configs = {}
+    for path in paths:
+        config = load_config(path)
+        configs[config.task] = config
+    for task in {m.metadata.task for m in models} - set(configs):
+        if Path(f"experiments/{task}.yaml").is_file():
+            configs[task] = load_config(f"experiments/{task}.yaml")
+    return configs
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from govml.report import build_report, log_report
+    from govml.tracking import load_model
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise DataLoadError(
+            f"{out} already exists; pass overwrite=True (--overwrite) to replace it"
+        )
+    tables = _load(args)
+    models = []
+    for uri in args.model:
+        with _Step(f"loading model {uri}"):
+            models.append(load_model(uri))
+    configs = _report_configs(models, args.config or [])
+    with _Step("building the report"):
+        report = build_report(
+            tables,
+            models,
+            configs=configs,
+            end=args.end,
+            period_days=args.days,
+            title=args.title,
+            progress=lambda message: _log(f"  {message}"),
+        )
+    path = report.write(out, overwrite=args.overwrite)
+    print(f"report: {path} ({path.stat().st_size / 1024:,.0f} KiB, {len(report.figures)} plots)")
+    if not args.no_track:
+        with _Step("logging the report to MLflow"):
+            run_id = log_report(path, tags={"govml.report.models": " ".join(args.model)})
+        print(f"MLflow run: {run_id} (artifact report/{path.name})")
+    return EXIT_OK
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from govml._config import get_settings
     from govml.schema import load_tables
@@ -412,6 +460,45 @@ def build_parser() -> argparse.ArgumentParser:
         "govml contract --table sessions",
     )
     p.add_argument("--table", help="only this table")
+
+    p = _add(
+        sub,
+        "report",
+        _cmd_report,
+        "write the self-contained HTML governance dashboard",
+        "Load and validate the tables in DIR, load each --model (registry URI, run URI or "
+        "model folder), score the last --days of the data and write one HTML file that "
+        "works offline: score distributions per market, precision-recall and calibration "
+        "curves on labelled rows after each model's training data, reason codes of the "
+        "flagged rows. Summaries only (at most 5 MiB). The file is also logged to MLflow "
+        "as the artifact report/<name> of a run in the experiment govml-reports.",
+        "govml report --tables data/quickstart --model models:/govml-low_quality@champion "
+        "--model models:/govml-adversarial@champion --out report.html",
+    )
+    p.add_argument("--tables", required=True, metavar="DIR", help="folder holding the six tables")
+    p.add_argument(
+        "--model",
+        required=True,
+        action="append",
+        metavar="URI",
+        help="model to report on: models:/<name>@<alias>, runs:/<id>/model or a folder "
+        "(repeatable, e.g. both tasks' champions)",
+    )
+    p.add_argument("--out", required=True, help="output HTML file")
+    p.add_argument("--days", type=int, default=28, help="report period in days (default 28)")
+    p.add_argument("--end", help="end of the report period (default: end of the data), UTC")
+    p.add_argument(
+        "--config",
+        action="append",
+        metavar="YAML",
+        help="experiment YAML of a model's task: labels and evaluation settings (default: "
+        "experiments/<task>.yaml if present, else built-in; repeatable)",
+    )
+    p.add_argument("--title", default="govml governance report", help="page title")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow")
+    p.add_argument("--mapping", help="YAML column mapping from your column names")
+    p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
     return parser
 
 

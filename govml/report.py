@@ -1,0 +1,1461 @@
+"""The governance dashboard: one self-contained HTML file of summaries and plots.
+
+:func:`build_report` scores a period of the tables with one or more models and
+summarises what a governance team looks at, as a :class:`Report` made of
+:class:`Section` objects (each a sequence of :class:`Figure`, :class:`Table` and
+:class:`Note` blocks). :meth:`Report.write` renders it as one HTML file:
+
+* **overview**: the tables, the models and the periods the report covers;
+* **scores**: score distributions per market in the report period, with the models'
+  tier cuts and the share of rows in each tier;
+* **performance**: precision-recall and calibration curves and the metrics with
+  bootstrap intervals, on labelled rows *after* the model's training data ended (for
+  the low-quality task: the unbiased random audit and, marked as biased, all reviews);
+* **reasons**: which reason codes (:func:`govml.explain.reason_codes`) explain the
+  flagged rows of each market, and the reason groups' mean absolute contribution;
+* **policy**: a backtest of two governance policies (:func:`govml.policy.backtest`);
+* **drift**: a heatmap of population stability (PSI) per feature and market
+  (:mod:`govml.monitor`);
+* **trends**: the timeline of trend alerts per market x category x day.
+
+Self-contained and small
+------------------------
+The file works offline: plots are PNG images rendered by matplotlib (Agg, imported
+only when a report is built) and embedded as ``data:`` URIs, styles are inline, there
+is no script, font or stylesheet to fetch, and a Content-Security-Policy forbids the
+page to load anything else. Every block is a *summary*: a histogram, a curve, a table
+of at most :data:`MAX_TABLE_ROWS` rows. No per-row data is ever embedded, so the size
+does not grow with the data: the quickstart world and a world of ten million sessions
+give reports of about the same size. :meth:`Report.write` refuses to write more than
+:data:`MAX_REPORT_BYTES` (5 MiB).
+
+Every string that comes from the data or the user (creator ids, market and category
+names, model names, titles) is HTML-escaped.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from govml.report import Note, Report, Section, Table
+>>> report = Report(
+...     title="weekly <governance> report",
+...     sections=(
+...         Section("summary", "Summary", (
+...             Note("two markets reviewed"),
+...             Table("queue", pd.DataFrame({"market": ["ID", "TH"], "hits": [12, 7]})),
+...         )),
+...     ),
+... )
+>>> html = report.to_html()
+>>> "weekly &lt;governance&gt; report" in html, "<script" in html
+(True, False)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+import struct
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from govml._exceptions import ConfigError, DataLoadError
+
+if TYPE_CHECKING:
+    from govml.model import GovmlModel
+    from govml.schema import Tables
+    from govml.tracking import TrackingConfig
+    from govml.training.config import ExperimentConfig
+
+__all__ = [
+    "MAX_REPORT_BYTES",
+    "MAX_TABLE_ROWS",
+    "MAX_FIGURE_BYTES",
+    "Figure",
+    "Table",
+    "Note",
+    "Section",
+    "Report",
+    "build_report",
+    "log_report",
+]
+
+#: Largest report :meth:`Report.write` writes (5 MiB).
+MAX_REPORT_BYTES = 5 * 1024 * 1024
+#: Largest table a report embeds: reports hold summaries, never per-row data.
+MAX_TABLE_ROWS = 200
+#: Largest single image a report embeds (1 MiB of PNG).
+MAX_FIGURE_BYTES = 1024 * 1024
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_MAX_TABLE_COLUMNS = 40
+_MAX_SERIES = 8  # lines per plot before the smallest markets are pooled as "other"
+_DPI = 100
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A plot, embedded in the HTML as a PNG ``data:`` URI.
+
+    Attributes
+    ----------
+    title : str
+        Heading shown above the plot.
+    png : bytes
+        The PNG file content (at most :data:`MAX_FIGURE_BYTES`).
+    caption : str
+        What the plot shows and how to read it.
+    alt : str
+        Text alternative (defaults to the title).
+
+    Raises
+    ------
+    ConfigError
+        If ``png`` is not PNG data or is larger than :data:`MAX_FIGURE_BYTES`.
+    """
+
+    title: str
+    png: bytes
+    caption: str = ""
+    alt: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.png, bytes | bytearray) or not bytes(self.png).startswith(
+            _PNG_SIGNATURE
+        ):
+            raise ConfigError(
+                f"figure {self.title!r}: png must be the bytes of a PNG file (starting with the "
+                "PNG signature); render the plot with savefig(buffer, format='png')"
+            )
+        if len(self.png) > MAX_FIGURE_BYTES:
+            raise ConfigError(
+                f"figure {self.title!r} is {len(self.png):,} bytes, above the "
+                f"{MAX_FIGURE_BYTES:,}-byte limit of one report image; lower the dpi or the "
+                "figure size (reports hold summary plots, not raw data)"
+            )
+        object.__setattr__(self, "png", bytes(self.png))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height of the image in pixels."""
+        return _png_size(self.png)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small summary table (at most :data:`MAX_TABLE_ROWS` rows).
+
+    The frame is copied, so later changes to the caller's frame do not reach the
+    report. Floats are shown with four significant digits, NaN as a dash.
+
+    Raises
+    ------
+    ConfigError
+        If ``frame`` is not a DataFrame or has more than :data:`MAX_TABLE_ROWS` rows
+        or 40 columns.
+    """
+
+    title: str
+    frame: pd.DataFrame
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.frame, pd.DataFrame):
+            raise ConfigError(
+                f"table {self.title!r}: frame must be a pandas DataFrame, got "
+                f"{type(self.frame).__name__}"
+            )
+        rows, cols = self.frame.shape
+        if rows > MAX_TABLE_ROWS or cols > _MAX_TABLE_COLUMNS:
+            raise ConfigError(
+                f"table {self.title!r} has {rows:,} rows x {cols} columns; a report table "
+                f"holds at most {MAX_TABLE_ROWS} rows and {_MAX_TABLE_COLUMNS} columns. "
+                "Reports embed summaries, never per-row data: aggregate first (e.g. "
+                "groupby(...).agg(...)) or keep the top rows (frame.head(50))"
+            )
+        object.__setattr__(self, "frame", self.frame.copy())
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence of context; ``level="warning"`` is highlighted."""
+
+    text: str
+    level: Literal["info", "warning"] = "info"
+
+    def __post_init__(self) -> None:
+        if self.level not in ("info", "warning"):
+            raise ConfigError(f"note level={self.level!r}; use 'info' or 'warning'")
+
+
+Block = Figure | Table | Note
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report, with an anchor ``key`` (lowercase letters, digits, ``-``).
+
+    Raises
+    ------
+    ConfigError
+        If the key is not a valid anchor or a block is not a Figure, Table or Note.
+    """
+
+    key: str
+    title: str
+    blocks: tuple[Block, ...] = ()
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _KEY.match(self.key):
+            raise ConfigError(
+                f"section key {self.key!r} is not a valid anchor; use lowercase letters, "
+                "digits and '-', e.g. 'policy-backtest'"
+            )
+        blocks = tuple(self.blocks)
+        for block in blocks:
+            if not isinstance(block, Figure | Table | Note):
+                raise ConfigError(
+                    f"section {self.key!r} holds a {type(block).__name__}; blocks must be "
+                    "govml.report.Figure, Table or Note"
+                )
+        object.__setattr__(self, "blocks", blocks)
+
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Figure))
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Table))
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Note))
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+:root{--fg:#1d2430;--muted:#5b6472;--line:#d9dee6;--accent:#2458a6;--warn:#fff4d6;--warnline:#e0b000}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 "DejaVu Sans",Arial,Helvetica,sans-serif;color:var(--fg);background:#f6f7f9}
+header{background:#14213d;color:#fff;padding:18px 28px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:0;color:#c9d3e6}
+nav{background:#fff;border-bottom:1px solid var(--line);padding:8px 28px;position:sticky;top:0}
+nav a{color:var(--accent);margin-right:16px;text-decoration:none}
+main{padding:8px 28px 40px;max-width:1200px}
+section{background:#fff;border:1px solid var(--line);border-radius:6px;margin:18px 0;padding:14px 20px}
+section>h2{margin:0 0 6px;font-size:18px}
+.summary{color:var(--muted);margin:0 0 10px}
+figure{margin:14px 0}
+figure img{max-width:100%;height:auto;border:1px solid var(--line)}
+figcaption,.caption{color:var(--muted);font-size:13px;margin-top:4px}
+h3{font-size:15px;margin:16px 0 6px}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#eef1f6}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{border-left:4px solid var(--line);padding:4px 10px;margin:8px 0;color:var(--muted)}
+.note.warning{border-color:var(--warnline);background:var(--warn);color:var(--fg)}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0}
+dt{color:var(--muted)}dd{margin:0}
+footer{color:var(--muted);font-size:12px;padding:0 28px 20px}
+"""
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _cell(value: Any) -> tuple[str, bool]:
+    """Display text of a table cell and whether it is numeric (right-aligned)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "–", False
+    if isinstance(value, bool | np.bool_):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}", True
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v):
+            return str(v), True
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.3g}", True
+        return (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"), True
+    if isinstance(value, pd.Timestamp):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.strftime("%Y-%m-%d"), False
+        return value.strftime("%Y-%m-%d %H:%M"), False
+    if isinstance(value, pd.Timedelta):
+        return str(value), False
+    return str(value), False
+
+
+def _table_html(table: Table) -> str:
+    frame = table.frame
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        cells = []
+        for v in values:
+            text, numeric = _cell(v)
+            cells.append(
+                f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>"
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f'<p class="caption">{_esc(table.caption)}</p>' if table.caption else ""
+    return (
+        f"<h3>{_esc(table.title)}</h3>"
+        f'<div class="table-wrap"><table data-rows="{len(frame)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>{caption}"
+    )
+
+
+def _figure_html(figure: Figure, number: int) -> str:
+    width, height = figure.size
+    data = base64.b64encode(figure.png).decode("ascii")
+    caption = f"<figcaption>{_esc(figure.caption)}</figcaption>" if figure.caption else ""
+    return (
+        f'<figure id="figure-{number}"><h3>{_esc(figure.title)}</h3>'
+        f'<img class="plot" src="data:image/png;base64,{data}" width="{width}" '
+        f'height="{height}" alt="{_esc(figure.alt or figure.title)}">{caption}</figure>'
+    )
+
+
+def _note_html(note: Note) -> str:
+    return f'<p class="note {note.level}">{_esc(note.text)}</p>'
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Report:
+    """A governance report: titled sections of figures, tables and notes.
+
+    Build one with :func:`build_report` (or by hand from :class:`Section` objects),
+    render it with :meth:`to_html`, save it with :meth:`write`.
+
+    Attributes
+    ----------
+    title : str
+    sections : tuple of Section
+        In display order; keys are unique.
+    created_at : Timestamp
+        When the report was built (UTC).
+    facts : mapping of str to str
+        Key facts shown under the title (data, models, period).
+
+    Raises
+    ------
+    ConfigError
+        Two sections share a key, or a section is not a :class:`Section`.
+    """
+
+    title: str
+    sections: tuple[Section, ...]
+    created_at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+    facts: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        sections = tuple(self.sections)
+        for s in sections:
+            if not isinstance(s, Section):
+                raise ConfigError(
+                    f"report sections must be govml.report.Section objects, got {type(s).__name__}"
+                )
+        keys = [s.key for s in sections]
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicated:
+            raise ConfigError(
+                f"section keys {duplicated} are used more than once; every section needs "
+                "its own key (it is the page anchor)"
+            )
+        object.__setattr__(self, "sections", sections)
+        object.__setattr__(
+            self, "facts", MappingProxyType({str(k): str(v) for k, v in dict(self.facts).items()})
+        )
+        object.__setattr__(
+            self,
+            "created_at",
+            pd.Timestamp(self.created_at).tz_convert("UTC")
+            if pd.Timestamp(self.created_at).tzinfo
+            else pd.Timestamp(self.created_at).tz_localize("UTC"),
+        )
+
+    def section(self, key: str) -> Section:
+        """The section with this key.
+
+        Raises
+        ------
+        ConfigError
+            If no section has that key.
+        """
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise ConfigError(
+            f"the report has no section {key!r}; its sections are {[s.key for s in self.sections]}"
+        )
+
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        """Every figure, in page order."""
+        return tuple(f for s in self.sections for f in s.figures)
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML document (no external resources)."""
+        nav = "".join(f'<a href="#{s.key}">{_esc(s.title)}</a>' for s in self.sections)
+        facts = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in self.facts.items())
+        body = []
+        number = 0
+        for s in self.sections:
+            parts = [f'<section id="{s.key}"><h2>{_esc(s.title)}</h2>']
+            if s.summary:
+                parts.append(f'<p class="summary">{_esc(s.summary)}</p>')
+            for block in s.blocks:
+                if isinstance(block, Figure):
+                    number += 1
+                    parts.append(_figure_html(block, number))
+                elif isinstance(block, Table):
+                    parts.append(_table_html(block))
+                else:
+                    parts.append(_note_html(block))
+            parts.append("</section>")
+            body.append("".join(parts))
+        facts_html = f'<section id="facts"><dl>{facts}</dl></section>' if facts else ""
+        from govml import __version__
+
+        return (
+            "<!DOCTYPE html>\n"
+            '<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="govml {_esc(__version__)}">'
+            f"<title>{_esc(self.title)}</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{_esc(self.title)}</h1>"
+            f"<p>built {_esc(self.created_at.strftime('%Y-%m-%d %H:%M UTC'))} by govml "
+            f"{_esc(__version__)}</p></header><nav>{nav}</nav><main>{facts_html}"
+            f"{''.join(body)}</main><footer>Self-contained report: every plot is embedded, "
+            "nothing is loaded from the network. Summaries only; no per-row data.</footer>"
+            "</body></html>\n"
+        )
+
+    def write(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the HTML file atomically (a partial file is never left behind).
+
+        Parameters
+        ----------
+        path : path-like
+            Output file, e.g. ``"report.html"``; missing parent folders are created.
+        overwrite : bool, default False
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        DataLoadError
+            The file exists and ``overwrite`` is False.
+        ConfigError
+            The report would be larger than :data:`MAX_REPORT_BYTES`.
+        """
+        out = Path(path)
+        if out.exists() and not overwrite:
+            raise DataLoadError(
+                f"{out} already exists; pass overwrite=True (--overwrite) to replace it"
+            )
+        payload = self.to_html().encode("utf-8")
+        if len(payload) > MAX_REPORT_BYTES:
+            raise ConfigError(
+                f"the report is {len(payload) / 2**20:.1f} MiB, above the "
+                f"{MAX_REPORT_BYTES / 2**20:.0f} MiB limit; it holds "
+                f"{len(self.figures)} figures: drop sections or figures (reports hold "
+                "summaries, never per-row data)"
+            )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return out
+
+
+# --------------------------------------------------------------------------- plotting
+
+
+def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+    """A matplotlib figure on the Agg canvas (no pyplot, no global backend state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _plain(text: Any) -> str:
+    """Text for a matplotlib label: ``$`` would start mathtext, so it is escaped."""
+    return str(text).replace("$", r"\$")
+
+
+def _pooled(groups: np.ndarray, limit: int = _MAX_SERIES) -> tuple[np.ndarray, list[str]]:
+    """Group labels with all but the ``limit - 1`` largest groups pooled as ``other``.
+
+    Returns the labels per row and the groups in plotting order (largest first).
+    """
+    labels = pd.Series(groups, dtype=object).fillna("(missing)").astype(str).to_numpy(object)
+    counts = pd.Series(labels).value_counts(sort=True)
+    order = sorted(counts.index, key=lambda g: (-counts[g], g))
+    if len(order) <= limit:
+        return labels, order
+    keep = set(order[: limit - 1])
+    pooled = np.where(pd.Series(labels).isin(keep).to_numpy(), labels, "other")
+    return pooled, [*order[: limit - 1], "other"]
+
+
+def _thin(*arrays: np.ndarray, max_points: int = 2000) -> tuple[np.ndarray, ...]:
+    """Every array subsampled to at most ``max_points`` evenly spaced points (ends kept)."""
+    n = len(arrays[0])
+    if n <= max_points:
+        return arrays
+    idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+    return tuple(a[idx] for a in arrays)
+
+
+def _log_bins(p: np.ndarray, n: int = 40) -> np.ndarray:
+    """Log-spaced bins from a power of ten below nearly every score (at least 1e-6) to 1."""
+    positive = p[p > 0]
+    low = float(np.quantile(positive, 0.001)) if len(positive) else 1e-4
+    low = 10.0 ** math.floor(math.log10(min(max(low, 1e-6), 0.1)))
+    return np.logspace(math.log10(low), 0.0, n + 1)
+
+
+def _distribution_figure(
+    title: str, probability: np.ndarray, market: np.ndarray, thresholds: Mapping[str, float]
+) -> Figure:
+    fig, ax = _new_figure(8.0, 3.6)
+    groups, order = _pooled(market)
+    p = np.asarray(probability, dtype=np.float64)
+    bins = _log_bins(p)
+    p = np.clip(p, bins[0], 1.0)
+    for g in order:
+        values = p[groups == g]
+        counts, _ = np.histogram(values, bins=bins)
+        ax.stairs(counts / max(len(values), 1), bins, label=_plain(f"{g} ({len(values):,})"))
+    for name, cut in sorted(thresholds.items(), key=lambda kv: kv[1]):
+        ax.axvline(max(cut, bins[0]), color="black", linestyle="--", linewidth=1)
+        ax.annotate(
+            _plain(name),
+            (max(cut, bins[0]), 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(f"calibrated probability (log scale; scores below {bins[0]:g} counted there)")
+    ax.set_ylabel("share of the market's rows")
+    ax.legend(title="market (rows)", fontsize=8, title_fontsize=8, ncols=2)
+    png = _png(fig)
+    return Figure(
+        title,
+        png,
+        caption="Histogram of scores per market in the report period; dashed lines are the "
+        "model's tier cuts (a row gets the highest tier whose cut it reaches).",
+    )
+
+
+def _distribution_table(
+    title: str,
+    probability: np.ndarray,
+    market: np.ndarray,
+    tier: np.ndarray,
+    tiers: Sequence[str],
+) -> Table:
+    frame = pd.DataFrame(
+        {
+            "market": pd.Series(market, dtype=object).fillna("(missing)").astype(str),
+            "p": probability,
+        }
+    )
+    for name in tiers:
+        frame[f"share {name}"] = (np.asarray(tier) == name).astype(np.float64)
+    agg = {
+        "rows": ("p", "size"),
+        "mean": ("p", "mean"),
+        "p50": ("p", "median"),
+        "p90": ("p", lambda s: s.quantile(0.9)),
+        "p99": ("p", lambda s: s.quantile(0.99)),
+        **{f"share {name}": (f"share {name}", "mean") for name in tiers},
+    }
+    by_market = frame.groupby("market", sort=True).agg(**agg).reset_index()
+    overall = frame.assign(market="all markets").groupby("market").agg(**agg).reset_index()
+    out = pd.concat([overall, by_market], ignore_index=True)
+    if len(out) > MAX_TABLE_ROWS:
+        out = out.sort_values("rows", ascending=False, kind="stable").head(MAX_TABLE_ROWS)
+    return Table(
+        title,
+        out,
+        caption="Score quantiles and the share of rows in each tier, per market.",
+    )
+
+
+def _calibration_points(y: np.ndarray, p: np.ndarray, bins: int = 10) -> tuple[np.ndarray, ...]:
+    """Mean score and observed rate in equal-mass bins (ties share a bin)."""
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    idx = np.searchsorted(edges[1:-1], p, side="right")
+    n = np.bincount(idx, minlength=len(edges) - 1).astype(np.float64)
+    keep = n > 0
+    mean_p = np.bincount(idx, weights=p, minlength=len(n))[keep] / n[keep]
+    rate = np.bincount(idx, weights=y, minlength=len(n))[keep] / n[keep]
+    return mean_p, rate, n[keep]
+
+
+def _curves_figure(title: str, samples: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Figure:
+    """PR curve (left) and reliability diagram (right), one line per sample."""
+    from sklearn.metrics import precision_recall_curve
+
+    fig, (pr, cal) = _new_figure(9.0, 3.8, ncols=2)
+    top = 0.0
+    for name, y, p in samples:
+        y = np.asarray(y, dtype=np.float64)
+        p = np.asarray(p, dtype=np.float64)
+        if len(y) == 0:
+            continue
+        if 0 < y.sum() < len(y):
+            precision, recall, _ = precision_recall_curve(y, p)
+            recall, precision = _thin(recall, precision)
+            (line,) = pr.plot(recall, precision, label=_plain(f"{name} (n={len(y):,})"))
+            pr.axhline(y.mean(), color=line.get_color(), linestyle=":", linewidth=1)
+        mean_p, rate, _ = _calibration_points(y, p)
+        cal.plot(mean_p, rate, marker="o", markersize=3, label=_plain(name))
+        top = max(top, float(mean_p.max(initial=0)), float(rate.max(initial=0)))
+    pr.set(
+        xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="precision-recall"
+    )
+    top = min(1.0, max(top * 1.1, 0.05))
+    cal.plot([0, top], [0, top], linestyle="--", color="grey", linewidth=1, label="perfect")
+    cal.set(
+        xlabel="mean predicted probability",
+        ylabel="observed positive rate",
+        xlim=(0, top),
+        ylim=(0, top),
+        title="calibration (10 equal-mass bins)",
+    )
+    for ax in (pr, cal):
+        ax.legend(fontsize=8)
+    return Figure(
+        title,
+        _png(fig),
+        caption="Left: precision against recall as the score threshold falls; dotted lines "
+        "are each sample's positive rate (what a random ranking achieves). Right: observed "
+        "rate against mean predicted probability in bins holding equal numbers of rows; "
+        "points on the dashed diagonal are well calibrated.",
+    )
+
+
+def _metrics_table(title: str, evaluation: Any) -> Table:
+    from govml.training.metrics import METRIC_NAMES
+
+    rows = []
+    for s in evaluation.segments:
+        row: dict[str, Any] = {
+            "segment": s.segment,
+            "rows": s.n_rows,
+            "positive": s.n_positive,
+            "days": s.n_days,
+        }
+        for name in METRIC_NAMES:
+            heading = _METRIC_LABELS.get(name, name)
+            if name == "recall_at_precision":
+                heading = f"recall@P{evaluation.target_precision:g}"
+            text = str(getattr(s, name))
+            row[heading] = "–" if text == "nan" else text
+        rows.append(row)
+    return Table(
+        title,
+        pd.DataFrame(rows).head(MAX_TABLE_ROWS),
+        caption=f"{evaluation.sample}; {evaluation.confidence:.0%} day-block bootstrap "
+        f"intervals ({evaluation.n_bootstrap} resamples); precision@k reviews "
+        f"{_capacity(evaluation.capacity)} rows per day.",
+    )
+
+
+_METRIC_LABELS = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "brier": "Brier",
+    "ece": "ECE",
+    "precision_at_k": "precision@k",
+}
+
+
+def _capacity(capacity: Any) -> str:
+    if isinstance(capacity, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in capacity.items())
+    return str(capacity)
+
+
+def _reason_blocks(
+    label: str, codes: np.ndarray, market: np.ndarray, importance: pd.DataFrame, n_flagged: int
+) -> list[Block]:
+    """Top reason of each flagged row, per market (stacked bars and a table)."""
+    from govml.features.catalogue import REASON_GROUPS
+
+    labels = dict(zip(importance["reason_code"], importance["reason_label"], strict=False))
+    codes = pd.Series(codes, dtype=object).fillna("(none)").astype(str).to_numpy(object)
+    markets, market_order = _pooled(market, limit=12)
+    frame = pd.DataFrame({"market": markets, "code": codes})
+    shares = pd.crosstab(frame["market"], frame["code"], normalize="index")
+    overall = frame["code"].value_counts(normalize=True)
+    code_order = [c for c in overall.sort_values(ascending=False, kind="stable").index]
+    shares = shares.reindex(index=market_order, columns=code_order, fill_value=0.0)
+
+    fig, ax = _new_figure(8.0, 0.45 * len(market_order) + 1.6)
+    left = np.zeros(len(market_order))
+    cmap = _palette(len(code_order))
+    for j, code in enumerate(code_order):
+        width = shares[code].to_numpy()
+        name = labels.get(code) or (REASON_GROUPS[code].label if code in REASON_GROUPS else code)
+        ax.barh(
+            [_plain(m) for m in market_order],
+            width,
+            left=left,
+            color=cmap[j],
+            label=_plain(f"{code}: {name}"),
+        )
+        left += width
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="share of the market's flagged rows")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="top reason")
+    figure = Figure(
+        f"{label}: top reason of flagged rows by market",
+        _png(fig),
+        caption="Each bar splits one market's flagged rows (tier above 'none') by the reason "
+        "code that pushed the score up the most.",
+    )
+    table = pd.DataFrame(
+        {
+            "reason_code": code_order,
+            "reason": [
+                labels.get(c) or (REASON_GROUPS[c].label if c in REASON_GROUPS else c)
+                for c in code_order
+            ],
+            "share of flagged rows": [float(overall[c]) for c in code_order],
+        }
+    )
+    for m in market_order:
+        table[f"share in {m}"] = [float(shares.loc[m, c]) for c in code_order]
+    mean_abs = importance.set_index("reason_code")["mean_abs_contribution"]
+    table["mean |contribution| (log-odds)"] = [float(mean_abs.get(c, np.nan)) for c in code_order]
+    return [
+        figure,
+        Table(
+            f"{label}: reason codes of flagged rows",
+            table.head(MAX_TABLE_ROWS),
+            caption=f"{n_flagged:,} flagged rows explained; mean |contribution| is the reason "
+            "group's average absolute contribution over them (exact Tree SHAP).",
+        ),
+    ]
+
+
+def _palette(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One model's scores on the report period and on its evaluation rows (never embedded)."""
+
+    label: str
+    model: GovmlModel
+    config: ExperimentConfig
+    period: pd.DataFrame  # features + market + probability + tier of the report period
+    time_col: str
+    n_unseen: int
+    unseen_levels: Mapping[str, tuple[str, ...]]
+    evaluation: Any  # Evaluation, ReviewedEvaluation or None
+    eval_frame: pd.DataFrame | None  # label, sample, probability of the evaluation rows
+    eval_notes: tuple[str, ...]
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def _models(models: Any) -> tuple[GovmlModel, ...]:
+    from govml.model import GovmlModel
+
+    items = (models,) if isinstance(models, GovmlModel) else tuple(models or ())
+    if not items:
+        raise ConfigError(
+            "build_report needs at least one model; pass a GovmlModel or a list of them "
+            "(load one with govml.tracking.load_model('models:/govml-low_quality@champion'))"
+        )
+    for m in items:
+        if not isinstance(m, GovmlModel):
+            raise ConfigError(
+                f"models must be GovmlModel objects, got {type(m).__name__}; load a saved "
+                "model with govml.tracking.load_model(uri) or GovmlModel.load(path)"
+            )
+    return items
+
+
+def _model_label(model: GovmlModel, models: Sequence[GovmlModel]) -> str:
+    md = model.metadata
+    label = f"{md.name} v{md.version}"
+    if sum(1 for m in models if f"{m.metadata.name} v{m.metadata.version}" == label) > 1:
+        label = f"{label} #{[id(m) for m in models].index(id(model)) + 1}"
+    return label
+
+
+def _configs(
+    configs: Mapping[str, ExperimentConfig] | None, models: Sequence[GovmlModel]
+) -> dict[str, ExperimentConfig]:
+    from govml.training.config import ExperimentConfig, default_config
+
+    given = dict(configs or {})
+    out: dict[str, ExperimentConfig] = {}
+    for task, cfg in given.items():
+        if not isinstance(cfg, ExperimentConfig) or cfg.task != task:
+            raise ConfigError(
+                f"configs[{task!r}] must be the ExperimentConfig of task {task!r} (the labels "
+                "and snapshot settings the model was trained with), got "
+                f"{getattr(cfg, 'task', type(cfg).__name__)!r}"
+            )
+        out[task] = cfg
+    for m in models:
+        out.setdefault(m.metadata.task, default_config(m.metadata.task))
+    return out
+
+
+def _utc(value: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r} is not a timestamp; write e.g. '2026-01-31' or "
+            "'2026-01-31T00:00:00Z' (dates without a timezone are UTC)"
+        ) from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _markets(tables: Tables, frame: pd.DataFrame) -> np.ndarray:
+    if "market" in frame:
+        return frame["market"].astype(object).to_numpy(object)
+    lookup = tables.creators.set_index("creator_id")["market"]
+    return frame["creator_id"].map(lookup).astype(object).to_numpy(object)
+
+
+def _period_features(
+    tables: Tables, task: str, config: ExperimentConfig, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, str]:
+    """The task's point-in-time features for the rows of ``[start, end)``."""
+    from govml.features import creator_features, creator_snapshots, session_features
+
+    if task == "low_quality":
+        ended = tables.sessions["ended_at"]
+        ids = tables.sessions.loc[(ended >= start) & (ended < end), "session_id"]
+        fs = session_features(tables, session_ids=ids)
+    else:
+        snaps = creator_snapshots(
+            tables,
+            start=start,
+            end=end,
+            freq=config.snapshots.freq,
+            active_within=config.snapshots.active_within,
+        )
+        fs = creator_features(tables, snaps)
+    return fs.frame, fs.time_col
+
+
+def _latest_known(tables: Tables) -> pd.Timestamp:
+    """The latest known-at time of sessions, reviews and violation resolutions."""
+    latest = [
+        frame[col].max()
+        for frame, col in (
+            (tables.sessions, "ended_at"),
+            (tables.reviews, "reviewed_at"),
+            (tables.violations, "resolved_at"),
+        )
+        if len(frame) and frame[col].notna().any()
+    ]
+    return max(latest) + pd.Timedelta(microseconds=1)
+
+
+def _evaluation_rows(
+    tables: Tables, model: GovmlModel, config: ExperimentConfig, *, cutoff: pd.Timestamp
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """Labelled rows mature at ``cutoff`` whose time is after the model's training data.
+
+    Returns the frame (features, ``label``, ``sample_reason`` for sessions), its time
+    column and notes on what was used.
+    """
+    from govml.features import (
+        creator_features,
+        creator_labels,
+        creator_snapshots,
+        session_features,
+        session_labels,
+    )
+
+    fp = model.metadata.fingerprint
+    after = None if fp is None or fp.time_max is None else fp.time_max
+    notes: list[str] = []
+    if after is None:
+        notes.append(
+            "the model records no training period, so these rows may include training "
+            "rows: read the curves as in-sample"
+        )
+    if model.metadata.task == "low_quality":
+        labels = session_labels(tables, cutoff=cutoff).frame
+        if after is not None:
+            labels = labels[labels["ended_at"] > after]
+        frame = session_features(tables, session_ids=labels["session_id"]).frame
+        frame = frame.merge(
+            labels[["session_id", "label", "sample_reason"]],
+            on="session_id",
+            how="inner",
+            validate="one_to_one",
+        )
+        frame["sample_reason"] = frame["sample_reason"].astype(str)
+        time_col = "ended_at"
+        what = "reviewed sessions"
+    else:
+        first = tables.sessions["ended_at"].min().normalize()
+        start = first if after is None else after.floor("D") + pd.Timedelta(days=1)
+        if start >= cutoff:
+            return pd.DataFrame(), "snapshot_at", (*notes, "no snapshot after the training data")
+        snaps = creator_snapshots(
+            tables,
+            start=start,
+            end=cutoff,
+            freq=config.snapshots.freq,
+            active_within=config.snapshots.active_within,
+        )
+        lab = creator_labels(
+            tables,
+            snaps,
+            horizon=config.labels.horizon,
+            resolution_delay=config.labels.resolution_delay,
+            cutoff=cutoff,
+        ).frame
+        frame = creator_features(tables, lab[["creator_id", "snapshot_at"]]).frame
+        frame = frame.assign(label=lab["label"].to_numpy())
+        time_col = "snapshot_at"
+        what = (
+            f"creator snapshots with mature labels (horizon {config.labels.horizon}, "
+            f"resolution delay {config.labels.resolution_delay})"
+        )
+    since = "" if after is None else f" after the training data ({after:%Y-%m-%d %H:%M})"
+    notes.insert(0, f"{len(frame):,} {what}{since}, labels as known at {cutoff:%Y-%m-%d %H:%M} UTC")
+    return frame, time_col, tuple(notes)
+
+
+def _evaluate(frame: pd.DataFrame, time_col: str, config: ExperimentConfig) -> Any:
+    from govml.training.metrics import evaluate, evaluate_reviewed
+
+    e = config.evaluation
+    common: dict[str, Any] = dict(
+        score_col="probability",
+        label_col="label",
+        time_col=time_col,
+        market_col="market",
+        capacity=e.capacity,
+        target_precision=e.target_precision,
+        n_bootstrap=e.n_bootstrap,
+        seed=config.model.seed,
+    )
+    if "sample_reason" in frame:
+        audit = float((frame["sample_reason"] == "random_audit").mean())
+        audit_capacity = max(1, round(e.capacity * audit)) if isinstance(e.capacity, int) else None
+        return evaluate_reviewed(
+            frame, sample_col="sample_reason", audit_capacity=audit_capacity, **common
+        )
+    return evaluate(frame, sample="all mature snapshots", **common)
+
+
+def _score_model(
+    tables: Tables,
+    model: GovmlModel,
+    label: str,
+    config: ExperimentConfig,
+    period: tuple[pd.DataFrame, str],
+    *,
+    cutoff: pd.Timestamp,
+    progress: Progress | None,
+) -> _Scored:
+    frame, time_col = period
+    _say(progress, f"scoring {len(frame):,} {model.metadata.task} rows with {label}")
+    pred = model.predict(frame, unseen="allow")
+    scored = frame.assign(
+        market=_markets(tables, frame), probability=pred.probability, tier=pred.tier
+    )
+    _say(progress, f"evaluating {label} on labelled rows after its training data")
+    rows, eval_time, notes = _evaluation_rows(tables, model, config, cutoff=cutoff)
+    evaluation = None
+    eval_frame = None
+    if len(rows):
+        p = model.predict_proba(rows, unseen="allow")
+        eval_frame = pd.DataFrame(
+            {
+                eval_time: rows[eval_time].to_numpy(),
+                "market": pd.Series(_markets(tables, rows), dtype=object).astype(str).to_numpy(),
+                "label": rows["label"].to_numpy(np.int8),
+                "probability": p,
+            }
+        )
+        if "sample_reason" in rows:
+            eval_frame["sample_reason"] = rows["sample_reason"].to_numpy()
+        if eval_frame["label"].sum() > 0:
+            evaluation = _evaluate(eval_frame, eval_time, config)
+        else:
+            notes = (*notes, "no positive label among them, so ranking metrics are undefined")
+    return _Scored(
+        label=label,
+        model=model,
+        config=config,
+        period=scored,
+        time_col=time_col,
+        n_unseen=int(np.asarray(pred.unseen_rows).sum()),
+        unseen_levels=pred.unseen_levels,
+        evaluation=evaluation,
+        eval_frame=eval_frame,
+        eval_notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _range(series: pd.Series) -> str:
+    s = series.dropna()
+    if s.empty:
+        return "–"
+    return f"{s.min():%Y-%m-%d} .. {s.max():%Y-%m-%d}"
+
+
+def _overview_section(
+    tables: Tables,
+    scored: Sequence[_Scored],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> Section:
+    known_at = {
+        "creators": "onboarded_at",
+        "sessions": "ended_at",
+        "outcomes": "occurred_at",
+        "violations": "detected_at",
+        "actions": "taken_at",
+        "reviews": "reviewed_at",
+    }
+    data = pd.DataFrame(
+        [
+            {
+                "table": name,
+                "rows": len(frame),
+                "known at": known_at.get(name, ""),
+                "range": _range(frame[known_at[name]]) if known_at.get(name) in frame else "–",
+            }
+            for name, frame in tables.items()
+        ]
+    )
+    models = []
+    for s in scored:
+        md = s.model.metadata
+        fp = md.fingerprint
+        models.append(
+            {
+                "model": s.label,
+                "task": md.task,
+                "created": md.created_at,
+                "trained on": "–"
+                if fp is None or fp.time_min is None
+                else f"{fp.time_min:%Y-%m-%d} .. {fp.time_max:%Y-%m-%d} ({fp.n_rows:,} rows)",
+                "label rate": np.nan if fp is None or fp.label_rate is None else fp.label_rate,
+                "tier cuts": ", ".join(f"{k} ≥ {v:g}" for k, v in md.thresholds.items()) or "–",
+                "features": len(md.features),
+            }
+        )
+    return Section(
+        "overview",
+        "Overview",
+        (
+            Table(
+                "tables",
+                data,
+                caption="Rows per contract table and the range of its known-at time.",
+            ),
+            Table("models", pd.DataFrame(models)),
+            Note(
+                f"Report period {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC: score "
+                "distributions, reasons, policy, drift and trends describe rows of this "
+                "period; model performance uses labelled rows after each model's training "
+                "data."
+            ),
+        ),
+        summary="What the report covers.",
+    )
+
+
+def _scores_section(scored: Sequence[_Scored]) -> Section:
+    blocks: list[Block] = []
+    for s in scored:
+        thresholds = s.model.metadata.thresholds
+        tiers = [k for k, _ in sorted(thresholds.items(), key=lambda kv: -kv[1])]
+        if len(s.period) == 0:
+            blocks.append(
+                Note(f"{s.label}: no {s.model.metadata.task} rows in the period", "warning")
+            )
+            continue
+        p = s.period["probability"].to_numpy()
+        market = s.period["market"].to_numpy(object)
+        blocks.append(
+            _distribution_figure(f"{s.label}: score distribution by market", p, market, thresholds)
+        )
+        blocks.append(
+            _distribution_table(
+                f"{s.label}: scores by market", p, market, s.period["tier"].to_numpy(), tiers
+            )
+        )
+        blocks.append(_top_table(s))
+        if s.n_unseen:
+            levels = "; ".join(f"{k}: {', '.join(v[:5])}" for k, v in s.unseen_levels.items())
+            blocks.append(
+                Note(
+                    f"{s.label}: {s.n_unseen:,} rows hold category levels never seen in "
+                    f"training ({levels}); they were scored as 'none of the known levels'",
+                    "warning",
+                )
+            )
+    return Section(
+        "scores",
+        "Score distributions",
+        tuple(blocks),
+        summary="How the models score the rows of the report period, per market.",
+    )
+
+
+def _top_table(s: _Scored, n: int = 20) -> Table:
+    """The ``n`` highest-scoring rows of the period (keys, market, score, tier)."""
+    period = s.period
+    if s.time_col == "snapshot_at":  # a creator once, at its latest snapshot
+        latest = period.sort_values(s.time_col, kind="stable").drop_duplicates(
+            "creator_id", keep="last"
+        )
+        what = "creators at their latest snapshot"
+    else:
+        latest = period
+        what = "sessions"
+    keys = [
+        c for c in ("session_id", "creator_id", s.time_col, "market", "category") if c in latest
+    ]
+    top = latest.nlargest(n, "probability", keep="first")[[*keys, "probability", "tier"]]
+    return Table(
+        f"{s.label}: the {len(top)} highest-scoring {what}",
+        top.reset_index(drop=True),
+        caption="The rows a reviewer would look at first in the report period.",
+    )
+
+
+def _performance_section(scored: Sequence[_Scored]) -> Section:
+    from govml.training.metrics import ReviewedEvaluation
+
+    blocks: list[Block] = []
+    for s in scored:
+        if s.eval_frame is None or s.evaluation is None:
+            text = "; ".join(s.eval_notes) or "no labelled rows"
+            blocks.append(
+                Note(
+                    f"{s.label}: no evaluation possible ({text}). Train on an earlier "
+                    "cutoff to leave labelled rows for the report.",
+                    "warning",
+                )
+            )
+            continue
+        f = s.eval_frame
+        if isinstance(s.evaluation, ReviewedEvaluation):
+            audit = f[f["sample_reason"] == "random_audit"]
+            samples = [
+                (
+                    "random audit (unbiased)",
+                    audit["label"].to_numpy(),
+                    audit["probability"].to_numpy(),
+                ),
+                ("all reviewed (biased)", f["label"].to_numpy(), f["probability"].to_numpy()),
+            ]
+            evaluations = [s.evaluation.random_audit, s.evaluation.all_reviewed]
+        else:
+            samples = [("all mature snapshots", f["label"].to_numpy(), f["probability"].to_numpy())]
+            evaluations = [s.evaluation]
+        blocks.append(_curves_figure(f"{s.label}: precision-recall and calibration", samples))
+        for ev in evaluations:
+            blocks.append(_metrics_table(f"{s.label}: metrics on {ev.sample}", ev))
+        blocks.extend(Note(f"{s.label}: {n}") for n in s.eval_notes)
+    return Section(
+        "performance",
+        "Model performance",
+        tuple(blocks),
+        summary="Ranking and calibration on labelled rows the models never trained on.",
+    )
+
+
+def _reasons_section(scored: Sequence[_Scored], *, max_rows: int, seed: int) -> Section:
+    from govml.explain import explain, importance_by_reason, reason_codes
+
+    blocks: list[Block] = []
+    for s in scored:
+        flagged = (
+            np.flatnonzero(s.period["tier"].to_numpy() != "none")
+            if len(s.period)
+            else np.array([], dtype=np.int64)
+        )
+        if len(flagged) == 0:
+            blocks.append(
+                Note(f"{s.label}: no row of the period reached a tier; nothing to explain")
+            )
+            continue
+        n_flagged = len(flagged)
+        if max_rows and len(flagged) > max_rows:
+            rng = np.random.default_rng(seed)
+            flagged = np.sort(rng.choice(flagged, size=max_rows, replace=False))
+        rows = s.period.iloc[flagged]
+        contrib = explain(s.model, rows, unseen="allow")
+        codes = reason_codes(contrib, k=1)["reason_1_code"].to_numpy(object)
+        importance = importance_by_reason(contrib)
+        blocks.extend(
+            _reason_blocks(
+                s.label, codes, rows["market"].to_numpy(object), importance, len(flagged)
+            )
+        )
+        if len(flagged) < n_flagged:
+            blocks.append(
+                Note(
+                    f"{s.label}: reasons computed on a random sample of {len(flagged):,} of "
+                    f"the {n_flagged:,} flagged rows (seed {seed})"
+                )
+            )
+    return Section(
+        "reasons",
+        "Reason codes",
+        tuple(blocks),
+        summary="Why the flagged rows of the period scored high, in business terms.",
+    )
+
+
+def build_report(
+    tables: Tables,
+    models: GovmlModel | Sequence[GovmlModel],
+    *,
+    configs: Mapping[str, ExperimentConfig] | None = None,
+    end: Any = None,
+    period_days: int = 28,
+    max_explain_rows: int = 20_000,
+    title: str = "govml governance report",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Report:
+    """Score a period of the tables with the models and summarise it as a :class:`Report`.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated tables (:func:`govml.load_tables` or :func:`govml.validate_tables`).
+    models : GovmlModel or sequence of GovmlModel
+        One or more models, of either task (e.g. both tasks' champions, or a champion
+        and a candidate of one task).
+    configs : mapping of task to ExperimentConfig, optional
+        The experiment configuration each task's model was trained with: its labels
+        (horizon, resolution delay), snapshot grid and evaluation settings (review
+        capacity, target precision, bootstrap). Default: :func:`govml.default_config`.
+    end : timestamp, optional
+        End of the report period (default: just after the last session end).
+    period_days : int, default 28
+        Length of the report period in days.
+    max_explain_rows : int, default 20000
+        Flagged rows explained per model for the reason breakdown (a random sample
+        beyond that; 0 = all).
+    title : str, default "govml governance report"
+    seed : int, default 0
+        Seed of the explanation sample.
+    progress : callable, optional
+        Called with a short message at each step.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    ConfigError
+        No model, something that is not a model or not :class:`~govml.Tables`, a
+        config of another task, a non-positive period, a negative
+        ``max_explain_rows`` or an unparsable ``end``.
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.report import build_report
+    >>> world = govml.simulate(n_creators=300, n_days=100, seed=1)
+    >>> result = govml.train_task(world.tables, "low_quality", track=False)
+    >>> report = build_report(world.tables, result.model, period_days=14)  # doctest: +SKIP
+    >>> [s.key for s in report.sections]  # doctest: +SKIP
+    ['overview', 'scores', 'performance', 'reasons']
+    >>> report.write("report.html", overwrite=True)  # doctest: +SKIP
+    """
+    from govml.schema import Tables
+
+    if not isinstance(tables, Tables):
+        raise ConfigError(
+            f"tables must be govml.Tables, got {type(tables).__name__}; load them with "
+            "govml.load_tables(folder) or govml.validate_tables(mapping_of_frames)"
+        )
+    items = _models(models)
+    cfgs = _configs(configs, items)
+    if isinstance(period_days, bool) or not isinstance(period_days, int) or period_days < 1:
+        raise ConfigError(
+            f"period_days={period_days!r}; expected a whole number of days, at least 1"
+        )
+    if (
+        isinstance(max_explain_rows, bool)
+        or not isinstance(max_explain_rows, int)
+        or max_explain_rows < 0
+    ):
+        raise ConfigError(
+            f"max_explain_rows={max_explain_rows!r}; expected a whole number >= 0 (0 = all)"
+        )
+    if len(tables.sessions) == 0:
+        raise ConfigError("the sessions table is empty; a report needs sessions to score")
+    period_end = (
+        tables.sessions["ended_at"].max() + pd.Timedelta(microseconds=1)
+        if end is None
+        else _utc(end, "end")
+    )
+    period_start = period_end - pd.Timedelta(days=period_days)
+    cutoff = _latest_known(tables)
+    features: dict[str, tuple[pd.DataFrame, str]] = {}
+    scored = []
+    for model in items:
+        task = model.metadata.task
+        if task not in features:
+            _say(
+                progress,
+                f"building {task} features for {period_start:%Y-%m-%d} .. {period_end:%Y-%m-%d}",
+            )
+            features[task] = _period_features(tables, task, cfgs[task], period_start, period_end)
+        scored.append(
+            _score_model(
+                tables,
+                model,
+                _model_label(model, items),
+                cfgs[task],
+                features[task],
+                cutoff=cutoff,
+                progress=progress,
+            )
+        )
+    sections = [
+        _overview_section(tables, scored, period_start, period_end),
+        _scores_section(scored),
+        _performance_section(scored),
+    ]
+    _say(progress, "explaining flagged rows")
+    sections.append(_reasons_section(scored, max_rows=max_explain_rows, seed=seed))
+    facts = {
+        "period": f"{period_start:%Y-%m-%d} .. {period_end:%Y-%m-%d} UTC ({period_days} days)",
+        "models": ", ".join(f"{s.label} ({s.model.metadata.task})" for s in scored),
+        "data": ", ".join(f"{k}={v:,}" for k, v in tables.n_rows().items()),
+    }
+    return Report(title=title, sections=tuple(sections), facts=facts)
+
+
+def log_report(
+    path: str | os.PathLike[str],
+    *,
+    experiment: str = "govml-reports",
+    run_name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    tracking: TrackingConfig | None = None,
+) -> str:
+    """Log a written report file to a new MLflow run, as the artifact ``report/<name>``.
+
+    Parameters
+    ----------
+    path : path-like
+        The HTML file :meth:`Report.write` wrote.
+    experiment : str, default "govml-reports"
+    run_name : str, optional
+    tags : mapping, optional
+        E.g. the model URIs the report covers.
+    tracking : TrackingConfig, optional
+        Default: :func:`govml.tracking.configure`.
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+
+    Raises
+    ------
+    DataLoadError
+        If the file does not exist.
+    TrackingError
+        If the tracking store cannot be used.
+    """
+    from govml.tracking import start_run
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataLoadError(f"no report at {file}; write it first with Report.write(path)")
+    with start_run(experiment=experiment, run_name=run_name, tags=tags, tracking=tracking) as run:
+        run.log_file(file, artifact_dir="report")
+        return run.run_id
