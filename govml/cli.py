@@ -242,12 +242,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise DataLoadError(
             f"{out} already exists; pass overwrite=True (--overwrite) to replace it"
         )
-    tables = _load(args)
     models = []
     for uri in args.model:
         with _Step(f"loading model {uri}"):
             models.append(load_model(uri))
     configs = _report_configs(models, args.config or [])
+    tables = _load(args)
     with _Step("building the report"):
         report = build_report(
             tables,
