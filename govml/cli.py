@@ -313,6 +313,32 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from govml.scoring import resolve_model, score_batch
+
+    with _Step(f"loading model {args.model}"):
+        model = resolve_model(args.model)  # a wrong URI fails before the tables load
+    tables = _load(args)
+    with _Step(f"scoring {args.task} as of {args.as_of} into {args.out}"):
+        summary = score_batch(
+            model,
+            tables,
+            task=args.task,
+            as_of=args.as_of,
+            since=args.since,
+            out=args.out,
+            top_k=args.top_k,
+            reasons_above=args.reasons_above,
+            max_unseen_features=args.max_unseen_features,
+            chunk_rows=args.chunk_rows,
+            scored_at=args.scored_at,
+            overwrite=args.overwrite,
+            progress=lambda message: _log(f"\n  {message}"),
+        )
+    print(summary)
+    return EXIT_OK
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from govml._config import get_settings
     from govml.schema import load_tables
@@ -590,6 +616,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--truth", help="ground-truth folder (default: DIR/truth when present)")
     p.add_argument("--overwrite", action="store_true", help="replace existing result tables")
+    p.add_argument("--mapping", help="YAML column mapping from your column names")
+    p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
+
+    p = _add(
+        sub,
+        "score",
+        _cmd_score,
+        "batch-score a task as of a time into partitioned parquet (resumable)",
+        "Load and validate the tables in DIR, build the task's point-in-time features as of "
+        "--as-of in chunks (low_quality: sessions that ended in [--as-of - 1 day, --as-of), "
+        "or [--since, --as-of); adversarial: one snapshot per creator active in the 30 days "
+        "before --as-of, which must be midnight UTC), score them with --model (calibrated "
+        "probability, tier from the model's thresholds, top --top-k reason codes for rows at "
+        "or above the lowest tier threshold) and write parquet partitioned by market and date: "
+        "OUT/market=<m>/date=<d>/part-*.parquet (schema: govml.scoring.OUTPUT_SCHEMA), rows "
+        "that cannot be scored with their reason in OUT/_quarantine/, and the manifest "
+        "OUT/_SUCCESS (row counts, model, input fingerprint, chunks) last. Interrupted, the "
+        "same command resumes it without losing or duplicating a row; re-run after it "
+        "finished, it does nothing; other arguments into the same OUT need --overwrite.",
+        "govml score --task low_quality --model models:/govml-low_quality@champion "
+        "--tables data/quickstart --as-of 2026-05-01 --out scores/low_quality/2026-05-01",
+    )
+    p.add_argument("--task", required=True, choices=["low_quality", "adversarial"])
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="URI",
+        help="models:/<name>@<alias>, models:/<name>/<version>, runs:/<id>/model or a folder",
+    )
+    p.add_argument("--tables", required=True, metavar="DIR", help="folder holding the six tables")
+    p.add_argument("--as-of", required=True, metavar="TIMESTAMP", help="scoring time (UTC)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--since", help="low_quality: score sessions ended from here (default 1 day)")
+    p.add_argument("--top-k", type=int, default=3, help="reason codes per flagged row (default 3)")
+    p.add_argument(
+        "--reasons-above",
+        type=float,
+        metavar="P",
+        help="probability from which rows get reasons (default: lowest tier threshold)",
+    )
+    p.add_argument(
+        "--max-unseen-features",
+        type=int,
+        default=0,
+        metavar="N",
+        help="score rows with unseen category levels in at most N features (default 0: "
+        "quarantine them)",
+    )
+    p.add_argument(
+        "--chunk-rows", type=int, default=250_000, help="rows per chunk (memory; default 250000)"
+    )
+    p.add_argument("--scored-at", metavar="TIMESTAMP", help="scored_at of every row (default now)")
+    p.add_argument("--overwrite", action="store_true", help="replace a different job in --out")
     p.add_argument("--mapping", help="YAML column mapping from your column names")
     p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
     return parser
