@@ -267,7 +267,7 @@ header p{margin:0;color:#c9d3e6}
 nav{background:#fff;border-bottom:1px solid var(--line);padding:8px 28px;position:sticky;top:0}
 nav a{color:var(--accent);margin-right:16px;text-decoration:none}
 main{padding:8px 28px 40px;max-width:1200px}
-section{background:#fff;border:1px solid var(--line);border-radius:6px;margin:18px 0;padding:14px 20px}
+section,.facts{background:#fff;border:1px solid var(--line);border-radius:6px;margin:18px 0;padding:14px 20px}
 section>h2{margin:0 0 6px;font-size:18px}
 .summary{color:var(--muted);margin:0 0 10px}
 figure{margin:14px 0}
@@ -449,7 +449,7 @@ class Report:
                     parts.append(_note_html(block))
             parts.append("</section>")
             body.append("".join(parts))
-        facts_html = f'<section id="facts"><dl>{facts}</dl></section>' if facts else ""
+        facts_html = f'<div class="facts"><dl>{facts}</dl></div>' if facts else ""
         from govml import __version__
 
         return (
