@@ -101,20 +101,29 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from govml._exceptions import ColumnMismatchError, ConfigError, ScoringError
+from govml._exceptions import ColumnMismatchError, ConfigError, LabelError, ScoringError
 
 if TYPE_CHECKING:
     from govml.features.featureset import FeatureSet
     from govml.model import GovmlModel
+    from govml.schema import Tables
+    from govml.tracking import TrackingConfig
 
 __all__ = [
     "OUTPUT_SCHEMA",
@@ -123,8 +132,15 @@ __all__ = [
     "QUARANTINE_REASONS",
     "TASK_COLUMNS",
     "HISTORY_COLUMN",
+    "CHUNK_ROWS",
     "ScoredChunk",
+    "ResolvedModel",
+    "ScoreSummary",
     "score_frame",
+    "resolve_model",
+    "score_batch",
+    "read_scores",
+    "read_manifest",
 ]
 
 # --------------------------------------------------------------------------- schemas
@@ -739,3 +755,932 @@ def _quarantine_frame(
             "scored_at": pd.Series(when, index=range(m), dtype="datetime64[us, UTC]"),
         }
     )
+
+
+# =========================================================================== the job
+
+#: Rows built and scored at a time by :func:`score_batch` (about; one creator is never split).
+CHUNK_ROWS = 250_000
+_FORMAT = 1
+_JOB = "_job.json"
+_LOCK = "_lock"
+_SUCCESS = "_SUCCESS"
+_CHUNKS = "_chunks"
+_QUARANTINE = "_quarantine"
+_CRASH_ENV = "GOVML_SCORING_CRASH"  # test hook, see _crash_point
+_crash_counts: dict[str, int] = {}
+
+
+def _crash_point(event: str) -> None:
+    """Test hook: ``GOVML_SCORING_CRASH=<event>:<n>`` SIGKILLs this process at the n-th
+    ``event`` (``job_written``, ``tmp_written``, ``renamed``, ``chunk_committed``,
+    ``before_success``), so tests can kill a job between any two steps of the protocol."""
+    wanted = os.environ.get(_CRASH_ENV)
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != event:
+        return
+    _crash_counts[event] = _crash_counts.get(event, 0) + 1
+    if _crash_counts[event] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model with the identity batch scoring records.
+
+    Attributes
+    ----------
+    model : GovmlModel
+    name : str
+        Model (registry) name.
+    version : str
+        Registry version when the model was resolved from ``models:/``, else the
+        model's own version label.
+    uri : str or None
+        Where it came from, pinned: ``models:/<name>/<version>`` for registry URIs
+        (aliases are resolved once, so a resumed job cannot switch models), the folder
+        or URI given otherwise, None for an in-memory model.
+    sha256 : str
+        Hash of the booster text and the metadata: identifies the model exactly.
+    """
+
+    model: GovmlModel
+    name: str
+    version: str
+    uri: str | None
+    sha256: str
+
+
+def _model_hash(model: GovmlModel) -> str:
+    digest = hashlib.sha256(model.booster.model_to_string().encode("utf-8"))
+    meta = json.dumps(model.metadata.to_dict(), sort_keys=True, default=str)
+    digest.update(meta.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def resolve_model(
+    model: GovmlModel | ResolvedModel | str | os.PathLike[str],
+    *,
+    tracking: TrackingConfig | None = None,
+) -> ResolvedModel:
+    """Load a model for scoring and pin its identity (name, version, hash).
+
+    Parameters
+    ----------
+    model : GovmlModel, ResolvedModel, str or path-like
+        A model object, a local model folder (plain or MLflow), or any URI
+        :func:`govml.tracking.load_model` reads: ``models:/<name>@<alias>`` (e.g.
+        ``models:/govml-low_quality@champion``), ``models:/<name>/<version>``,
+        ``runs:/<run_id>/model``. Registry URIs are resolved to their version number
+        first, so the version written to every row is the registry's.
+    tracking : TrackingConfig, optional
+        Store resolving ``models:/`` and ``runs:/`` URIs (default: the configured one).
+
+    Returns
+    -------
+    ResolvedModel
+
+    Raises
+    ------
+    TrackingError
+        Unknown registered model, version, alias or run, or a path that does not exist.
+    ModelFormatError
+        The files are not a valid govml model.
+    ScoringError
+        ``model`` is of another type.
+
+    Examples
+    --------
+    >>> from govml.scoring import resolve_model
+    >>> resolve_model(42)
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ScoringError: model=42 is not a model; pass a GovmlModel, a model folder or a URI such as models:/govml-low_quality@champion
+    """
+    from govml import tracking as tr
+    from govml.model import GovmlModel
+
+    if isinstance(model, ResolvedModel):
+        return model
+    if isinstance(model, GovmlModel):
+        meta = model.metadata
+        return ResolvedModel(model, meta.name, meta.version, None, _model_hash(model))
+    if not isinstance(model, str | os.PathLike):
+        raise ScoringError(
+            f"model={model!r} is not a model; pass a GovmlModel, a model folder or a URI such "
+            "as models:/govml-low_quality@champion"
+        )
+    text = os.fspath(model)
+    version: str | None = None
+    uri = text
+    if text.startswith("models:"):
+        path = text[len("models:") :].lstrip("/")
+        name, alias = path.rsplit("@", 1) if "@" in path else (path, None)
+        if alias is not None or "/" in path:
+            ref = f"@{alias}" if alias is not None else path.rsplit("/", 1)[1]
+            name = name if alias is not None else path.rsplit("/", 1)[0]
+            info = tr.get_version(name, ref, tracking=tracking)
+            uri, version = info.model_uri, str(info.version)
+    elif "://" not in text and ":/" not in text:
+        uri = str(Path(text).resolve())
+    loaded = tr.load_model(uri, tracking=tracking)
+    meta = loaded.metadata
+    return ResolvedModel(
+        loaded,
+        meta.name,
+        version if version is not None else meta.version,
+        uri,
+        _model_hash(loaded),
+    )
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """What a :func:`score_batch` job did (also what ``OUT/_SUCCESS`` records).
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    status : {"completed", "resumed", "already_complete"}
+        A fresh job ran to the end; an interrupted one was finished; or the folder
+        already held this finished job and nothing was done.
+    task, model_name, model_version : str
+    model_uri : str or None
+        Pinned model location (``models:/<name>/<version>`` for registry models).
+    as_of, scored_at : Timestamp
+    window_start : Timestamp or None
+        Start of the low-quality window (None for adversarial snapshots).
+    n_input, n_scored, n_quarantined : int
+        ``n_scored + n_quarantined == n_input`` always.
+    quarantine_reasons : mapping of str to int
+        Quarantined rows per reason code.
+    tiers : mapping of str to int
+        Scored rows per tier.
+    n_chunks : int
+        Chunks in the output.
+    n_chunks_reused : int
+        Chunks found complete from an interrupted run (not rebuilt).
+    input_fingerprint : str
+        SHA-256 over the table rows known before ``as_of``.
+    """
+
+    out: Path
+    status: Literal["completed", "resumed", "already_complete"]
+    task: str
+    model_name: str
+    model_version: str
+    model_uri: str | None
+    as_of: pd.Timestamp
+    window_start: pd.Timestamp | None
+    scored_at: pd.Timestamp
+    n_input: int
+    n_scored: int
+    n_quarantined: int
+    quarantine_reasons: Mapping[str, int] = field(default_factory=dict)
+    tiers: Mapping[str, int] = field(default_factory=dict)
+    n_chunks: int = 0
+    n_chunks_reused: int = 0
+    input_fingerprint: str = ""
+
+    def __str__(self) -> str:
+        window = (
+            f"sessions ended in [{self.window_start}, {self.as_of})"
+            if self.window_start is not None
+            else f"creator snapshots at {self.as_of}"
+        )
+        model = f"{self.model_name} version {self.model_version}"
+        head = {
+            "completed": f"scored {self.n_input:,} rows ({window}) with {model}",
+            "resumed": f"resumed an interrupted job: {self.n_input:,} rows ({window}) with {model}",
+            "already_complete": f"nothing to do: {self.out} already holds this finished job "
+            f"({self.n_input:,} rows, {window}, {model})",
+        }[self.status]
+        tiers = ", ".join(f"{k}={v:,}" for k, v in self.tiers.items()) or "-"
+        reasons = ", ".join(f"{k}={v:,}" for k, v in self.quarantine_reasons.items()) or "-"
+        return "\n".join(
+            [
+                f"{self.task}: {head}",
+                f"  scored {self.n_scored:,}, quarantined {self.n_quarantined:,} "
+                f"(input {self.n_input:,}) in {self.n_chunks} chunk(s)"
+                + (f", {self.n_chunks_reused} reused" if self.n_chunks_reused else ""),
+                f"  tiers: {tiers}",
+                f"  quarantine reasons: {reasons}",
+                f"  output: {self.out}  (quarantine: {self.out / _QUARANTINE}, "
+                f"manifest: {self.out / _SUCCESS})",
+            ]
+        )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _fsync_write(path: Path, write: Any) -> None:
+    """Write through a hidden temporary file, flush it to disk, rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _crash_point("tmp_written")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _crash_point("renamed")
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    text = (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+    _fsync_write(path, lambda handle: handle.write(text))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScoringError(
+            f"{path} is unreadable ({exc}); the scoring output is damaged: re-run with "
+            "overwrite=True (--overwrite) to score into it from scratch"
+        ) from None
+    if not isinstance(data, dict):
+        raise ScoringError(f"{path} does not hold a JSON object; re-run with --overwrite")
+    return data
+
+
+def _write_parquet(path: Path, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _fsync_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+
+
+def _partition_dir(market: str, date: str) -> str:
+    from urllib.parse import quote
+
+    return f"market={quote(market, safe='')}/date={quote(date, safe='')}"
+
+
+def _chunk_name(chunk: int) -> str:
+    return f"c{chunk:05d}"
+
+
+def _write_chunk(out: Path, chunk: int, result: ScoredChunk) -> dict[str, Any]:
+    """Write one chunk's files, then its record (the commit). Returns the record."""
+    name = _chunk_name(chunk)
+    scored_t, quarantined_t = result.to_arrow()
+    files: list[str] = []
+    if result.n_scored:
+        keys = result.scored["market"].astype(str) + "\x00" + result.scored["date"].astype(str)
+        codes, uniques = pd.factorize(keys, sort=True)
+        body = scored_t.drop_columns(list(_PARTITIONS))
+        for g, key in enumerate(uniques):
+            market, date = key.split("\x00")
+            rel = f"{_partition_dir(market, date)}/part-{name}.parquet"
+            _write_parquet(out / rel, body.take(np.flatnonzero(codes == g)))
+            files.append(rel)
+    if result.n_quarantined:
+        rel = f"{_QUARANTINE}/part-{name}.parquet"
+        _write_parquet(out / rel, quarantined_t)
+        files.append(rel)
+    record = {
+        "chunk": chunk,
+        "files": files,
+        "rows": {
+            "input": result.n_input,
+            "scored": result.n_scored,
+            "quarantined": result.n_quarantined,
+        },
+        "tiers": {str(k): int(v) for k, v in result.scored["tier"].value_counts().items()},
+        "quarantine_reasons": {
+            str(k): int(v) for k, v in result.quarantined["reason_code"].value_counts().items()
+        },
+    }
+    (out / _CHUNKS).mkdir(exist_ok=True)
+    _write_json(out / _CHUNKS / f"{name}.json", record)
+    _crash_point("chunk_committed")
+    return record
+
+
+def _records(out: Path) -> dict[int, dict[str, Any]]:
+    folder = out / _CHUNKS
+    if not folder.is_dir():
+        return {}
+    records = {}
+    for path in sorted(folder.glob("c*.json")):
+        record = _read_json(path)
+        records[int(record["chunk"])] = record
+    return records
+
+
+def _clean_partial(out: Path, records: Mapping[int, Any]) -> int:
+    """Delete temporary files and the files of chunks that never committed."""
+    committed = {f for r in records.values() for f in r["files"]}
+    removed = 0
+    for path in sorted(out.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(out).as_posix()
+        is_tmp = path.name.startswith(".") and path.name.endswith(".tmp")
+        is_orphan = path.name.startswith("part-c") and rel not in committed
+        if is_tmp or is_orphan:
+            path.unlink()
+            removed += 1
+    for path in sorted(out.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+def _entity_ids(out: Path, files: Sequence[str]) -> pd.Series:
+    import pyarrow.parquet as pq
+
+    parts = []
+    for rel in files:
+        path = out / rel
+        if not path.is_file():
+            raise ScoringError(
+                f"{path} is listed as written but is missing; the scoring output was "
+                "changed by hand: re-run with overwrite=True (--overwrite)"
+            )
+        parts.append(pq.read_table(path, columns=["entity_id"]).column(0).to_pandas())
+    if not parts:
+        return pd.Series([], dtype="str")
+    return pd.concat(parts, ignore_index=True).astype("str")
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+def _lock(out: Path) -> Path:
+    path = out / _LOCK
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+            host, _, pid = holder.partition(" ")
+            if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
+                raise ScoringError(
+                    f"another scoring job (pid {pid}) is writing to {out}; wait for it to "
+                    f"finish, or delete {path} if that process is not a govml job"
+                ) from None
+            if host and host != socket.gethostname():
+                raise ScoringError(
+                    f"{out} is locked by a scoring job on host {host!r} ({path}); wait for it "
+                    "or, if it is dead, delete the lock file"
+                ) from None
+            path.unlink(missing_ok=True)  # a killed job's lock
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(me + "\n")
+        return path
+    raise ScoringError(f"could not lock {out}; delete {path} and retry")  # pragma: no cover
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _input_fingerprint(tables: Tables, as_of: pd.Timestamp) -> str:
+    """SHA-256 over every table's rows known strictly before ``as_of`` (all that the
+    features of the job can see), with column names and dtypes."""
+    from govml.schema import CONTRACT
+
+    digest = hashlib.sha256()
+    for name, spec in CONTRACT.items():
+        frame = tables[name]
+        if spec.known_at in frame.columns and len(frame):
+            known = (frame[spec.known_at] < as_of).to_numpy(dtype=bool, na_value=False)
+            frame = frame if known.all() else frame.loc[known]
+        cols = sorted(map(str, frame.columns))
+        header = [name, len(frame), [[c, str(frame[c].dtype)] for c in cols]]
+        digest.update(json.dumps(header).encode("utf-8"))
+        if len(frame) and cols:
+            hashed = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
+            digest.update(hashed.astype("<u8").tobytes())
+    return digest.hexdigest()
+
+
+def _load_tables(tables: Any) -> Tables:
+    from govml.schema import Tables, load_tables
+
+    if isinstance(tables, Tables):
+        return tables
+    if isinstance(tables, str | os.PathLike):
+        return load_tables(tables)
+    raise ScoringError(
+        f"tables={type(tables).__name__} is not tables; pass govml.schema.Tables or the "
+        "folder holding the six tables"
+    )
+
+
+@dataclass(frozen=True)
+class _Input:
+    """The rows of a job: entity ids (in input order) and how to build their features."""
+
+    ids: pd.Index
+    window_start: pd.Timestamp | None
+    snapshots: pd.DataFrame | None
+
+
+def _job_input(
+    tables: Tables,
+    task: str,
+    as_of: pd.Timestamp,
+    since: pd.Timestamp | None,
+    active_within: str,
+) -> _Input:
+    sessions = tables.sessions
+    ended = sessions["ended_at"]
+    first, last = ended.min(), ended.max()
+    if task == "low_quality":
+        start = since if since is not None else as_of - pd.Timedelta(days=1)
+        if start >= as_of:
+            raise ScoringError(f"since={start} is not before as_of={as_of}; since must come first")
+        keep = ((ended >= start) & (ended < as_of)).to_numpy(dtype=bool, na_value=False)
+        if not keep.any():
+            raise ScoringError(
+                f"no session ended in [{start}, {as_of}); the sessions table covers {first} to "
+                f"{last}: pick an --as-of inside the data (or widen the window with --since)"
+            )
+        ids = pd.Index(sessions.loc[keep, "session_id"].astype("str"), name="entity_id")
+        return _Input(ids=ids, window_start=start, snapshots=None)
+    from govml.features.labels import creator_snapshots
+
+    if since is not None:
+        raise ScoringError(
+            "since applies to the low_quality task only; adversarial scoring takes one "
+            "snapshot per active creator at --as-of (run one job per day to backfill)"
+        )
+    if as_of != as_of.normalize():
+        raise ScoringError(
+            f"as_of={as_of} is not midnight UTC; adversarial snapshots are daily at midnight "
+            f"UTC, as in training: use e.g. {as_of.normalize().date()}"
+        )
+    try:
+        snaps = creator_snapshots(
+            tables,
+            start=as_of,
+            end=as_of + pd.Timedelta(microseconds=1),
+            active_within=active_within,
+        )
+    except LabelError as exc:  # e.g. a bad active_within
+        raise ScoringError(f"cannot take creator snapshots at {as_of}: {exc}") from None
+    if snaps.empty:
+        raise ScoringError(
+            f"no creator was active within {active_within} before {as_of}; the sessions table "
+            f"covers {first} to {last}: pick an --as-of inside the data"
+        )
+    snaps = snaps[["creator_id", "snapshot_at"]].reset_index(drop=True)
+    ids = pd.Index(snaps["creator_id"].astype("str"), name="entity_id")
+    return _Input(ids=ids, window_start=None, snapshots=snaps)
+
+
+def _feature_chunks(
+    tables: Tables, task: str, job: _Input, remaining: np.ndarray, chunk_rows: int
+) -> Iterator[FeatureSet]:
+    from govml.features import iter_creator_features, iter_session_features
+
+    if task == "low_quality":
+        yield from iter_session_features(
+            tables, session_ids=job.ids[remaining], chunk_rows=chunk_rows
+        )
+    else:
+        assert job.snapshots is not None
+        yield from iter_creator_features(
+            tables, job.snapshots.iloc[np.flatnonzero(remaining)], chunk_rows=chunk_rows
+        )
+
+
+# --------------------------------------------------------------------------- job state
+
+
+def _iso(ts: pd.Timestamp | None) -> str | None:
+    return None if ts is None else ts.isoformat()
+
+
+def _identity(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that make two runs the same job (not the model URI nor scored_at)."""
+    return {k: v for k, v in spec.items() if k not in ("model_uri", "scored_at", "started_at")}
+
+
+def _differences(stored: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
+    a, b = _identity(stored), _identity(spec)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            if key == "model":
+                sa, sb = a.get(key) or {}, b.get(key) or {}
+                out.append(
+                    f"model: {sa.get('name')} version {sa.get('version')} "
+                    f"(sha256 {str(sa.get('sha256'))[:12]}) vs now {sb.get('name')} version "
+                    f"{sb.get('version')} (sha256 {str(sb.get('sha256'))[:12]})"
+                )
+            elif key == "input_fingerprint":
+                out.append("input: the tables' rows known before as_of changed")
+            else:
+                out.append(f"{key}: {a.get(key)!r} vs now {b.get(key)!r}")
+    return out
+
+
+def _summary(
+    out: Path,
+    spec: Mapping[str, Any],
+    records: Mapping[int, Mapping[str, Any]],
+    *,
+    status: str,
+    reused: int,
+) -> ScoreSummary:
+    tiers: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    n_in = n_scored = n_quarantined = 0
+    for record in records.values():
+        n_in += record["rows"]["input"]
+        n_scored += record["rows"]["scored"]
+        n_quarantined += record["rows"]["quarantined"]
+        for k, v in record["tiers"].items():
+            tiers[k] = tiers.get(k, 0) + v
+        for k, v in record["quarantine_reasons"].items():
+            reasons[k] = reasons.get(k, 0) + v
+    model = spec["model"]
+    start = spec.get("window_start")
+    return ScoreSummary(
+        out=out,
+        status=status,  # type: ignore[arg-type]
+        task=spec["task"],
+        model_name=model["name"],
+        model_version=model["version"],
+        model_uri=spec.get("model_uri"),
+        as_of=pd.Timestamp(spec["as_of"]),
+        window_start=None if start is None else pd.Timestamp(start),
+        scored_at=pd.Timestamp(spec["scored_at"]),
+        n_input=n_in,
+        n_scored=n_scored,
+        n_quarantined=n_quarantined,
+        quarantine_reasons=MappingProxyType(dict(sorted(reasons.items()))),
+        tiers=MappingProxyType(dict(sorted(tiers.items(), key=lambda kv: -kv[1]))),
+        n_chunks=len(records),
+        n_chunks_reused=reused,
+        input_fingerprint=spec["input_fingerprint"],
+    )
+
+
+def _check_out(out: Path, spec: Mapping[str, Any], explicit_scored_at: bool, overwrite: bool):
+    """What the output folder holds: None (start fresh) or the stored job spec (resume or
+    done). Raises for a folder that holds something else or another job."""
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        raise ScoringError(f"--out {out} exists and is not a folder; pass a folder path")
+    if not any(out.iterdir()):
+        return None
+    job = out / _JOB
+    if not job.is_file():
+        raise ScoringError(
+            f"--out {out} is not empty and holds no govml scoring job ({_JOB} is missing); "
+            "pick a new or empty folder (govml never deletes folders it did not write)"
+        )
+    stored = _read_json(job)
+    diffs = _differences(stored, spec)
+    if explicit_scored_at and stored.get("scored_at") != spec["scored_at"]:
+        diffs.append(f"scored_at: {stored.get('scored_at')!r} vs now {spec['scored_at']!r}")
+    if not diffs:
+        return stored
+    if overwrite:
+        shutil.rmtree(out)
+        return None
+    raise ScoringError(
+        f"{out} holds a scoring job with different arguments ({'; '.join(diffs)}); pass "
+        "--overwrite (overwrite=True) to replace it, or pick another --out"
+    )
+
+
+def score_batch(
+    model: GovmlModel | ResolvedModel | str | os.PathLike[str],
+    tables: Tables | str | os.PathLike[str],
+    *,
+    as_of: pd.Timestamp | str,
+    out: str | os.PathLike[str],
+    task: str | None = None,
+    since: pd.Timestamp | str | None = None,
+    active_within: str = "30D",
+    top_k: int = 3,
+    reasons_above: float | None = None,
+    max_unseen_features: int = 0,
+    chunk_rows: int = CHUNK_ROWS,
+    scored_at: pd.Timestamp | str | None = None,
+    overwrite: bool = False,
+    num_threads: int | None = None,
+    tracking: TrackingConfig | None = None,
+    progress: Any = None,
+) -> ScoreSummary:
+    """Score a task's rows as of a time into partitioned parquet: chunked, atomic,
+    resumable and accounted.
+
+    Builds the task's point-in-time features as of ``as_of`` in chunks of creators
+    (the training code: :func:`~govml.features.iter_session_features` /
+    :func:`~govml.features.iter_creator_features`), scores every chunk with
+    :func:`score_frame` and writes it atomically (see the module docstring for the
+    files and the output schema). Memory is the tables plus one chunk. Killed at any
+    moment and re-run with the same arguments, the job finishes with every input row
+    written exactly once (scored or quarantined); the check is done before
+    ``_SUCCESS`` is written.
+
+    Parameters
+    ----------
+    model : GovmlModel, ResolvedModel, str or path-like
+        The model, a model folder or a URI such as
+        ``models:/govml-low_quality@champion`` (see :func:`resolve_model`).
+    tables : Tables, str or path-like
+        The six tables, or the folder to load (and validate) them from.
+    as_of : timestamp
+        The scoring time (naive means UTC). low_quality scores the sessions that ended
+        in ``[as_of - 1 day, as_of)``; adversarial one snapshot at ``as_of`` (midnight
+        UTC) per creator active within ``active_within`` before it.
+    out : path-like
+        Output folder: new or empty, or holding this same job (finished: nothing is
+        done; interrupted: it is resumed).
+    task : {"low_quality", "adversarial"}, optional
+        Checked against the model's task when given.
+    since : timestamp, optional
+        low_quality only: widen the window to ``[since, as_of)``.
+    active_within : str, default "30D"
+        adversarial only: how recent a creator's last session must be.
+    top_k, reasons_above, max_unseen_features
+        As in :func:`score_frame`.
+    chunk_rows : int, default 250_000
+        About how many rows to build and score at a time (memory; never changes a
+        score, and a resumed job may use another value).
+    scored_at : timestamp, optional
+        The ``scored_at`` of every row. Default: when the job first started (a resumed
+        job keeps its first value).
+    overwrite : bool, default False
+        Replace a folder that holds a different scoring job.
+    num_threads : int, optional
+        LightGBM threads (default ``get_settings().n_jobs``).
+    tracking : TrackingConfig, optional
+        Store resolving ``models:/`` URIs.
+    progress : callable, optional
+        Called with one progress message per step.
+
+    Returns
+    -------
+    ScoreSummary
+
+    Raises
+    ------
+    ScoringError
+        The model's task is not ``task``; no row to score at ``as_of``; ``since`` not
+        before ``as_of`` or given for adversarial; a non-midnight adversarial
+        ``as_of``; ``out`` holds something else, another job (without
+        ``overwrite``), or is being written by a live job; the output was damaged.
+    ConfigError
+        Invalid ``top_k``, ``max_unseen_features``, ``reasons_above`` or ``chunk_rows``.
+    TrackingError, ModelFormatError, DataLoadError, ContractError
+        The model or tables cannot be loaded.
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.scoring import score_batch
+    >>> score_batch("no/such/model", govml.simulate(n_creators=20, n_days=5).tables,
+    ...             as_of="2025-08-20", out="scores", top_k=-1)
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: top_k=-1; expected a whole number of reasons per row, at least 0 (0 = no reasons)
+    """
+    say = progress if progress is not None else (lambda message: None)
+    _check_options(top_k, max_unseen_features, reasons_above)
+    if (
+        isinstance(chunk_rows, bool)
+        or not isinstance(chunk_rows, int | np.integer)
+        or chunk_rows < 1
+    ):
+        raise ConfigError(
+            f"chunk_rows={chunk_rows!r}; expected a positive whole number of rows per chunk "
+            f"(default {CHUNK_ROWS:,})"
+        )
+    when = _timestamp(as_of, "as_of")
+    start = _timestamp(since, "since") if since is not None else None
+    explicit_scored_at = scored_at is not None
+    stamp = _scored_at(scored_at) if explicit_scored_at else pd.Timestamp.now(tz="UTC").floor("us")
+    resolved = resolve_model(model, tracking=tracking)
+    model_task = resolved.model.metadata.task
+    if task is not None and task != model_task:
+        raise ScoringError(
+            f"--task is {task!r} but model {resolved.name!r} (version {resolved.version}) was "
+            f"trained for {model_task!r}; pass that model's task or a {task} model"
+        )
+    task = model_task
+    tables = _load_tables(tables)
+    job = _job_input(tables, task, when, start, active_within)
+    say(f"{task}: {len(job.ids):,} rows to score as of {when}")
+    out_dir = Path(out)
+    spec = {
+        "format": _FORMAT,
+        "task": task,
+        "model": {"name": resolved.name, "version": resolved.version, "sha256": resolved.sha256},
+        "model_uri": resolved.uri,
+        "as_of": _iso(when),
+        "window_start": _iso(job.window_start),
+        "active_within": active_within if task == "adversarial" else None,
+        "top_k": int(top_k),
+        "reasons_above": None if reasons_above is None else float(reasons_above),
+        "max_unseen_features": int(max_unseen_features),
+        "input_rows": len(job.ids),
+        "input_fingerprint": _input_fingerprint(tables, when),
+        "scored_at": _iso(stamp),
+    }
+    stored = _check_out(out_dir, spec, explicit_scored_at, overwrite)
+    if stored is not None and (out_dir / _SUCCESS).is_file():
+        summary = _summary(out_dir, stored, _records(out_dir), status="already_complete", reused=0)
+        say(f"{out_dir} already holds this finished job; nothing to do")
+        return summary
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out_dir)
+    try:
+        if stored is None:
+            spec["started_at"] = _iso(pd.Timestamp.now(tz="UTC").floor("us"))
+            _write_json(out_dir / _JOB, spec)
+            _crash_point("job_written")
+        else:
+            spec = {
+                **spec,
+                "scored_at": stored["scored_at"],
+                "started_at": stored.get("started_at"),
+            }
+        records = _records(out_dir)
+        removed = _clean_partial(out_dir, records)
+        if stored is not None:
+            say(
+                f"resuming: {len(records)} chunk(s) already written, {removed} partial file(s) "
+                "of an interrupted chunk removed"
+            )
+        done = _entity_ids(out_dir, [f for r in records.values() for f in r["files"]])
+        remaining = ~job.ids.isin(done)
+        reused = len(records)
+        next_chunk = max(records, default=-1) + 1
+        stamp = pd.Timestamp(spec["scored_at"])
+        if remaining.any():
+            for fs in _feature_chunks(tables, task, job, remaining, int(chunk_rows)):
+                result = score_frame(
+                    resolved.model,
+                    fs,
+                    scored_at=stamp,
+                    top_k=top_k,
+                    reasons_above=reasons_above,
+                    max_unseen_features=max_unseen_features,
+                    model_version=resolved.version,
+                    num_threads=num_threads,
+                )
+                records[next_chunk] = _write_chunk(out_dir, next_chunk, result)
+                say(
+                    f"chunk {next_chunk}: {result.n_input:,} rows, {result.n_scored:,} scored, "
+                    f"{result.n_quarantined:,} quarantined"
+                )
+                next_chunk += 1
+        _verify(out_dir, job, records)
+        summary = _summary(
+            out_dir,
+            spec,
+            records,
+            status="resumed" if stored is not None else "completed",
+            reused=reused,
+        )
+        _crash_point("before_success")
+        manifest = {
+            **spec,
+            "rows": {
+                "input": summary.n_input,
+                "scored": summary.n_scored,
+                "quarantined": summary.n_quarantined,
+            },
+            "tiers": dict(summary.tiers),
+            "quarantine_reasons": dict(summary.quarantine_reasons),
+            "chunks": [records[k] for k in sorted(records)],
+            "finished_at": _iso(pd.Timestamp.now(tz="UTC").floor("us")),
+            "output_schema": OUTPUT_SCHEMA.names,
+            "partitioning": list(_PARTITIONS),
+        }
+        _write_json(out_dir / _SUCCESS, manifest)
+    finally:
+        lock.unlink(missing_ok=True)
+    return summary
+
+
+def _verify(out: Path, job: _Input, records: Mapping[int, Mapping[str, Any]]) -> None:
+    """Every input row is in the output exactly once (scored or quarantined)."""
+    ids = _entity_ids(out, [f for r in records.values() for f in r["files"]])
+    n_rows = sum(r["rows"]["input"] for r in records.values())
+    duplicated = ids[ids.duplicated()].unique().tolist()
+    missing = job.ids[~job.ids.isin(ids)].tolist()
+    extra = ids[~ids.isin(job.ids)].unique().tolist()
+    if duplicated or missing or extra or n_rows != len(job.ids) or len(ids) != len(job.ids):
+        raise ScoringError(
+            f"row accounting failed in {out}: {len(job.ids):,} input rows, {len(ids):,} written "
+            f"(chunk records say {n_rows:,}); duplicated {_sample(duplicated)}, missing "
+            f"{_sample(missing)}, unexpected {_sample(extra)}. The output is not trustworthy: "
+            "re-run with overwrite=True (--overwrite)"
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    path = Path(out) / _SUCCESS
+    if not path.is_file():
+        raise ScoringError(
+            f"{out} holds no finished scoring job ({_SUCCESS} is missing): the job is still "
+            "running, was interrupted (re-run it with the same arguments to finish it), or "
+            "the folder is not a scoring output"
+        )
+    return _read_json(path)
+
+
+def read_manifest(out: str | os.PathLike[str]) -> ScoreSummary:
+    """The summary of a finished job, from its ``_SUCCESS`` manifest.
+
+    Raises
+    ------
+    ScoringError
+        The folder holds no finished job.
+    """
+    out = Path(out)
+    manifest = _manifest(out)
+    records = {int(r["chunk"]): r for r in manifest["chunks"]}
+    return _summary(out, manifest, records, status="completed", reused=0)
+
+
+def _arrow_types(dtype: pa.DataType) -> Any:
+    if pa.types.is_list(dtype):
+        return pd.ArrowDtype(dtype)
+    return None
+
+
+def read_scores(out: str | os.PathLike[str], *, quarantine: bool = False) -> pd.DataFrame:
+    """Read a finished job's scored rows (or its quarantine) as one DataFrame.
+
+    Reads exactly the files the manifest lists, with the partition columns restored,
+    in :data:`OUTPUT_SCHEMA` (or :data:`QUARANTINE_SCHEMA`) column order and dtypes, as
+    :func:`score_frame` returns them; rows in chunk, then file order.
+
+    Parameters
+    ----------
+    out : path-like
+        The job's output folder.
+    quarantine : bool, default False
+        Read the quarantined rows instead.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    ScoringError
+        The folder holds no finished job.
+    """
+    from urllib.parse import unquote
+
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    manifest = _manifest(out)
+    schema = QUARANTINE_SCHEMA if quarantine else OUTPUT_SCHEMA
+    tables = []
+    for record in manifest["chunks"]:
+        for rel in record["files"]:
+            if rel.startswith(_QUARANTINE) != quarantine:
+                continue
+            table = pq.read_table(out / rel)
+            if not quarantine:
+                parts = dict(p.split("=", 1) for p in rel.split("/")[:-1])
+                for name in _PARTITIONS:
+                    value = pa.array([unquote(parts[name])] * table.num_rows, pa.string())
+                    table = table.append_column(name, value)
+            tables.append(table.select(schema.names).cast(schema))
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    frame = table.to_pandas(types_mapper=_arrow_types)
+    for f in schema:
+        if pa.types.is_timestamp(f.type):
+            frame[f.name] = frame[f.name].astype("datetime64[us, UTC]")
+        elif pa.types.is_string(f.type):
+            frame[f.name] = frame[f.name].astype("str")
+    return frame
