@@ -247,14 +247,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with _Step(f"loading model {uri}"):
             models.append(load_model(uri))
     configs = _report_configs(models, args.config or [])
+    policies = args.policy
+    if policies is None and any(m.metadata.task == "adversarial" for m in models):
+        policies = sorted(str(p) for p in Path("experiments").glob("policy_*.yaml"))
+    if policies:
+        from govml.policy import load_policy
+
+        policies = [load_policy(path) for path in policies]  # a bad file fails before work
     tables = _load(args)
+    truth = None
+    truth_dir = Path(args.truth) if args.truth else Path(args.tables) / "truth"
+    if policies and (args.truth or truth_dir.is_dir()):
+        from govml.simulation import read_truth
+
+        truth = read_truth(truth_dir)
+        _log(f"• ground truth from {truth_dir}: adds the false-penalty rate by truth")
     with _Step("building the report"):
         report = build_report(
             tables,
             models,
             configs=configs,
+            policies=policies or None,
+            truth=truth,
             end=args.end,
             period_days=args.days,
+            backtest_days=args.backtest_days,
             title=args.title,
             progress=lambda message: _log(f"  {message}"),
         )
@@ -542,7 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
         "model folder), score the last --days of the data and write one HTML file that "
         "works offline: score distributions per market, precision-recall and calibration "
         "curves on labelled rows after each model's training data, reason codes of the "
-        "flagged rows. Summaries only (at most 5 MiB). The file is also logged to MLflow "
+        "flagged rows and, with an adversarial-seller model, a backtest of the --policy "
+        "files (default: experiments/policy_*.yaml) over the latest --backtest-days with "
+        "mature labels. Summaries only (at most 5 MiB). The file is also logged to MLflow "
         "as the artifact report/<name> of a run in the experiment govml-reports.",
         "govml report --tables data/quickstart --model models:/govml-low_quality@champion "
         "--model models:/govml-adversarial@champion --out report.html",
@@ -566,6 +585,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="experiment YAML of a model's task: labels and evaluation settings (default: "
         "experiments/<task>.yaml if present, else built-in; repeatable)",
     )
+    p.add_argument(
+        "--policy",
+        action="append",
+        metavar="YAML",
+        help="governance policy to backtest with the adversarial model (repeatable; "
+        "default: experiments/policy_*.yaml when an adversarial model is given)",
+    )
+    p.add_argument(
+        "--backtest-days", type=int, default=28, help="days the policy backtest replays (28)"
+    )
+    p.add_argument("--truth", help="ground-truth folder (default: DIR/truth when present)")
     p.add_argument("--title", default="govml governance report", help="page title")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow")

@@ -73,7 +73,9 @@ from govml._exceptions import ConfigError, DataLoadError
 
 if TYPE_CHECKING:
     from govml.model import GovmlModel
+    from govml.policy import Policy
     from govml.schema import Tables
+    from govml.simulation import GroundTruth
     from govml.tracking import TrackingConfig
     from govml.training.config import ExperimentConfig
 
@@ -517,14 +519,14 @@ class Report:
 # --------------------------------------------------------------------------- plotting
 
 
-def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+def _new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tuple[Any, Any]:
     """A matplotlib figure on the Agg canvas (no pyplot, no global backend state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=(width, height), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols)
+    axes = fig.subplots(nrows, ncols)
     return fig, axes
 
 
@@ -830,6 +832,16 @@ class _Scored:
 def _say(progress: Progress | None, message: str) -> None:
     if progress is not None:
         progress(message)
+
+
+def _policies(policies: Any) -> tuple[Policy, ...]:
+    from govml.policy import Policy, load_policy
+
+    if policies is None:
+        return ()
+    if isinstance(policies, Policy | str | os.PathLike):
+        policies = [policies]
+    return tuple(p if isinstance(p, Policy) else load_policy(p) for p in policies)
 
 
 def _models(models: Any) -> tuple[GovmlModel, ...]:
@@ -1292,13 +1304,201 @@ def _reasons_section(scored: Sequence[_Scored], *, max_rows: int, seed: int) -> 
     )
 
 
+_POLICY_METRICS = (
+    "creator_weeks",
+    "penalised",
+    "share_penalised",
+    "rewarded",
+    "tier_changes_per_creator_week",
+    "actions",
+    "queued",
+    "queue_hit_rate",
+    "positives",
+    "precision",
+    "recall",
+    "false_penalties",
+    "false_penalty_rate",
+    "false_penalty_rate_truth",
+    "gmv_affected",
+    "reward_usd",
+)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    return (num / den.where(den > 0)).astype(np.float64)
+
+
+def _backtest_window(
+    tables: Tables, model: GovmlModel, config: ExperimentConfig, days: int
+) -> tuple[pd.Timestamp, pd.Timestamp, str]:
+    """The latest ``days`` days whose creator labels are mature at the export time.
+
+    The window starts after the model's training data when that leaves a week or more,
+    so the risk rules are measured out of sample.
+    """
+    from govml.schema import CONTRACT
+
+    export = max(
+        tables[name][spec.known_at].max()
+        for name, spec in CONTRACT.items()
+        if len(tables[name]) and spec.known_at in tables[name].columns
+    ) + pd.Timedelta(microseconds=1)
+    horizon = pd.Timedelta(config.labels.horizon)
+    delay = pd.Timedelta(config.labels.resolution_delay)
+    earliest = tables.sessions["ended_at"].min().floor("D") + pd.Timedelta(days=15)
+    latest_day = tables.sessions["ended_at"].max().floor("D")
+    last = min((export - horizon - delay).floor("D"), latest_day)
+    if last < earliest:
+        last = latest_day
+        why = (
+            f"no day has mature labels (horizon {config.labels.horizon} + resolution delay "
+            f"{config.labels.resolution_delay}), so the latest days are replayed and "
+            "precision and recall stay undefined"
+        )
+    else:
+        why = (
+            f"the latest {days} days whose labels (horizon {config.labels.horizon}, "
+            f"resolution delay {config.labels.resolution_delay}) are mature"
+        )
+    first = max(last - pd.Timedelta(days=days - 1), earliest)
+    first = min(first, last)
+    fp = model.metadata.fingerprint
+    if fp is not None and fp.time_max is not None:
+        after = fp.time_max.floor("D") + pd.Timedelta(days=1)
+        if after <= last - pd.Timedelta(days=6):
+            if after > first:
+                first = after
+                why += ", from the day after the model's training data"
+        elif first < after:
+            why += (
+                f"; the days overlap the model's training data (until {fp.time_max:%Y-%m-%d}), "
+                "so the risk-based rules are measured in sample"
+            )
+    return first, last, why
+
+
+def _grouped_bars(ax: Any, frame: pd.DataFrame, column: str, title: str) -> None:
+    pivot = frame.pivot(index="market", columns="policy", values=column)
+    markets = list(pivot.index)
+    width = 0.8 / max(len(pivot.columns), 1)
+    x = np.arange(len(markets))
+    for i, policy in enumerate(pivot.columns):
+        ax.bar(x + i * width, pivot[policy].fillna(0).to_numpy(), width, label=_plain(policy))
+    ax.set_xticks(x + width * (len(pivot.columns) - 1) / 2, [_plain(m) for m in markets])
+    ax.set_title(_plain(title), fontsize=10)
+
+
+def _policy_section(result: Any, model_label: str, window_note: str) -> Section:
+    compare = result.compare()
+    rows = [m for m in _POLICY_METRICS if m in compare.index]
+    side = compare.loc[rows].reset_index()
+    side.columns = ["metric", *[str(c) for c in compare.columns]]
+    w = result.weekly
+    sums = [
+        "creators",
+        "penalised",
+        "queued",
+        "queue_labelled",
+        "queue_hits",
+        "positives",
+        "penalised_labelled",
+        "true_positives",
+        "false_penalty_labelled",
+        "false_penalties",
+        "gmv_affected",
+    ]
+    by = w.groupby(["policy", "market"], sort=True, observed=True)[sums].sum().reset_index()
+    by = by.assign(
+        share_penalised=_ratio(by["penalised"], by["creators"]),
+        precision=_ratio(by["true_positives"], by["penalised_labelled"]),
+        recall=_ratio(by["true_positives"], by["positives"]),
+        false_penalty_rate=_ratio(by["false_penalties"], by["false_penalty_labelled"]),
+        queue_hit_rate=_ratio(by["queue_hits"], by["queue_labelled"]),
+    )
+    market_table = by[
+        [
+            "policy",
+            "market",
+            "creators",
+            "penalised",
+            "share_penalised",
+            "precision",
+            "recall",
+            "false_penalty_rate",
+            "queue_hit_rate",
+            "gmv_affected",
+        ]
+    ].rename(columns={"creators": "creator_weeks"})
+    fig, grid = _new_figure(9.0, 5.2, ncols=2, nrows=2)
+    for ax, (col, title) in zip(
+        grid.flat,
+        (
+            ("share_penalised", "share of creator-weeks penalised"),
+            ("precision", "precision of penalties"),
+            ("false_penalty_rate", "false-penalty rate"),
+            ("queue_hit_rate", "review-queue hit rate"),
+        ),
+        strict=True,
+    ):
+        _grouped_bars(ax, by, col, title)
+    grid[0, 0].legend(fontsize=8)
+    figure = Figure(
+        "policies by market",
+        _png(fig),
+        caption="Each policy replayed day by day on the same creators and scores; bars "
+        "are per market over the backtest weeks (missing bars: undefined, e.g. no "
+        "mature label).",
+    )
+    last_week = result.tiers["week"].max()
+    tiers = (
+        result.tiers[result.tiers["week"] == last_week]
+        .groupby(["policy", "tier"], sort=False, observed=True)["creators"]
+        .sum()
+        .reset_index()
+    )
+    tier_table = tiers.pivot(index="tier", columns="policy", values="creators").reset_index()
+    tier_table.columns = [str(c) for c in tier_table.columns]
+    notes = [
+        Note(
+            f"Backtest of {', '.join(result.policies)} with {model_label} from "
+            f"{result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}: {window_note}."
+        ),
+        *(Note(n) for n in result.notes),
+    ]
+    return Section(
+        "policy",
+        "Policy backtest",
+        (
+            Table(
+                "policies side by side",
+                side,
+                caption="Counts are creator-weeks (a creator's days of one week); precision "
+                "and recall against confirmed adversarial violations; false-penalty rate: "
+                "penalised creator-weeks without any confirmed violation; GMV affected: "
+                "sales of creators while in a penalty tier.",
+            ),
+            figure,
+            Table("policies by market", market_table.head(MAX_TABLE_ROWS)),
+            Table(
+                f"creators per tier in the week of {last_week:%Y-%m-%d}",
+                tier_table.head(MAX_TABLE_ROWS),
+            ),
+            *notes,
+        ),
+        summary="What each governance policy would have done, measured on history.",
+    )
+
+
 def build_report(
     tables: Tables,
     models: GovmlModel | Sequence[GovmlModel],
     *,
     configs: Mapping[str, ExperimentConfig] | None = None,
+    policies: Sequence[Policy | str | os.PathLike[str]] | None = None,
+    truth: GroundTruth | None = None,
     end: Any = None,
     period_days: int = 28,
+    backtest_days: int = 28,
     max_explain_rows: int = 20_000,
     title: str = "govml governance report",
     seed: int = 0,
@@ -1317,10 +1517,20 @@ def build_report(
         The experiment configuration each task's model was trained with: its labels
         (horizon, resolution delay), snapshot grid and evaluation settings (review
         capacity, target precision, bootstrap). Default: :func:`govml.default_config`.
+    policies : sequence of Policy or YAML paths, optional
+        Governance policies to backtest (:func:`govml.policy.backtest`) with the
+        first adversarial-seller model, e.g. ``experiments/policy_baseline.yaml`` and
+        ``experiments/policy_strict.yaml``. Needs an adversarial model.
+    truth : GroundTruth, optional
+        A simulated world's ground truth: adds the false-penalty rate by truth to the
+        backtest.
     end : timestamp, optional
         End of the report period (default: just after the last session end).
     period_days : int, default 28
         Length of the report period in days.
+    backtest_days : int, default 28
+        Days replayed by the policy backtest: the latest days whose labels are mature
+        (so precision and recall are defined).
     max_explain_rows : int, default 20000
         Flagged rows explained per model for the reason breakdown (a random sample
         beyond that; 0 = all).
@@ -1339,7 +1549,10 @@ def build_report(
     ConfigError
         No model, something that is not a model or not :class:`~govml.Tables`, a
         config of another task, a non-positive period, a negative
-        ``max_explain_rows`` or an unparsable ``end``.
+        ``max_explain_rows``, an unparsable ``end``, or policies without an
+        adversarial-seller model.
+    PolicyError
+        A policy file is invalid.
 
     Examples
     --------
@@ -1372,6 +1585,18 @@ def build_report(
     ):
         raise ConfigError(
             f"max_explain_rows={max_explain_rows!r}; expected a whole number >= 0 (0 = all)"
+        )
+    if isinstance(backtest_days, bool) or not isinstance(backtest_days, int) or backtest_days < 1:
+        raise ConfigError(
+            f"backtest_days={backtest_days!r}; expected a whole number of days, at least 1"
+        )
+    policy_list = _policies(policies)
+    adversarial = [m for m in items if m.metadata.task == "adversarial"]
+    if policy_list and not adversarial:
+        raise ConfigError(
+            f"policies {[p.label for p in policy_list]} need an adversarial-seller model to "
+            "backtest, but every model given is a low_quality model; add the adversarial "
+            "model (e.g. models:/govml-adversarial@champion) or leave policies out"
         )
     if len(tables.sessions) == 0:
         raise ConfigError("the sessions table is empty; a report needs sessions to score")
@@ -1410,6 +1635,29 @@ def build_report(
     ]
     _say(progress, "explaining flagged rows")
     sections.append(_reasons_section(scored, max_rows=max_explain_rows, seed=seed))
+    if policy_list:
+        from govml.policy import backtest
+
+        model = adversarial[0]
+        cfg = cfgs["adversarial"]
+        first, last, why = _backtest_window(tables, model, cfg, backtest_days)
+        labels = ", ".join(p.label for p in policy_list)
+        _say(progress, f"backtesting {labels} from {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+        result = backtest(
+            tables,
+            model,
+            policy_list,
+            start=first,
+            end=last,
+            truth=truth,
+            horizon=cfg.labels.horizon,
+            resolution_delay=cfg.labels.resolution_delay,
+            active_within=cfg.snapshots.active_within,
+            reasons=0,
+            unseen="allow",
+        )
+        label = next(s.label for s in scored if s.model is model)
+        sections.append(_policy_section(result, label, why))
     facts = {
         "period": f"{period_start:%Y-%m-%d} .. {period_end:%Y-%m-%d} UTC ({period_days} days)",
         "models": ", ".join(f"{s.label} ({s.model.metadata.task})" for s in scored),
