@@ -81,10 +81,20 @@ def configs():
     return {task: small_config(task) for task in TASKS}
 
 
+POLICIES = ("experiments/policy_baseline.yaml", "experiments/policy_strict.yaml")
+
+
 @pytest.fixture(scope="module")
 def report(small_world, small_models, configs):
     models = [small_models[task][0] for task in TASKS]
-    return build_report(small_world.tables, models, configs=configs, period_days=28)
+    return build_report(
+        small_world.tables,
+        models,
+        configs=configs,
+        policies=POLICIES,
+        truth=small_world.truth,
+        period_days=28,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +107,7 @@ def html_file(report, tmp_path_factory):
 
 def test_sections_in_order_with_plots_and_tables(report):
     keys = [s.key for s in report.sections]
-    assert keys[:4] == ["overview", "scores", "performance", "reasons"]
+    assert keys[:5] == ["overview", "scores", "performance", "reasons", "policy"]
     # per model: a distribution plot, PR/calibration curves, a reason breakdown
     assert len(report.section("scores").figures) == 2
     assert len(report.section("performance").figures) == 2
@@ -146,6 +156,39 @@ def test_reason_breakdown_shares_add_up(report):
         for col in [c for c in frame.columns if c.startswith("share in ")]:
             assert frame[col].sum() == pytest.approx(1.0)
         assert set(frame["reason_code"]) <= {*govml.REASON_GROUPS, "(none)"}
+
+
+def test_policy_backtest_matches_the_policy_module(report, small_world, small_models, configs):
+    from govml.policy import backtest
+
+    section = report.section("policy")
+    side = section.tables[0].frame.set_index("metric")
+    assert list(side.columns) == ["baseline@1", "strict@1"]
+    # the window: after the training data, up to the last day with mature labels
+    window = re.search(r"from (\S+) to (\S+): the latest", section.notes[0].text)
+    fp = small_models["adversarial"][0].metadata.fingerprint
+    assert pd.Timestamp(window.group(1), tz="UTC") == fp.time_max.floor("D") + pd.Timedelta(days=1)
+    cfg = configs["adversarial"]
+    direct = backtest(
+        small_world.tables,
+        small_models["adversarial"][0],
+        list(POLICIES),
+        start=window.group(1),
+        end=window.group(2),
+        truth=small_world.truth,
+        horizon=cfg.labels.horizon,
+        resolution_delay=cfg.labels.resolution_delay,
+        reasons=0,
+    ).compare()
+    for metric in ("penalised", "precision", "recall", "false_penalty_rate", "gmv_affected"):
+        np.testing.assert_allclose(
+            side.loc[metric].to_numpy(float), direct.loc[metric].to_numpy(float)
+        )
+    by_market = section.tables[1].frame
+    for policy, part in by_market.groupby("policy"):
+        assert part["penalised"].sum() == side.loc["penalised", policy]
+        assert part["gmv_affected"].sum() == pytest.approx(side.loc["gmv_affected", policy])
+    assert len(section.figures) == 1
 
 
 def test_html_is_self_contained_and_small(report, html_file):
@@ -299,6 +342,10 @@ def test_build_report_errors(small_world, small_models, configs):
         build_report(tables, model, max_explain_rows=-1)
     with pytest.raises(ConfigError, match="end='soon' is not a timestamp"):
         build_report(tables, model, end="soon")
+    with pytest.raises(ConfigError, match="backtest_days=0; expected a whole number of days"):
+        build_report(tables, model, backtest_days=0)
+    with pytest.raises(ConfigError, match=r"policies \['baseline@1'\] need an adversarial"):
+        build_report(tables, model, policies=POLICIES[0])
     empty = dataclasses.replace(tables, sessions=tables.sessions.iloc[:0])
     with pytest.raises(ConfigError, match="the sessions table is empty"):
         build_report(empty, model)
