@@ -516,7 +516,8 @@ class Policy:
             "health": {
                 "expiry": td(self.health.expiry),
                 "count_pending": self.health.count_pending,
-                "points": {k: dict(v) for k, v in self.health.points.items()},
+                # the full kind x severity table (base points and overrides folded in)
+                "by_kind": {k: dict(v) for k, v in self.health.points.items()},
             },
             "tiers": tiers,
             "hysteresis": {
@@ -746,8 +747,8 @@ def _violation_intervals(violations: pd.DataFrame, health: HealthPoints) -> pd.D
     return pd.DataFrame(
         {
             "creator_id": v["creator_id"].astype(str).to_numpy()[keep],
-            "start": start.to_numpy()[keep],
-            "end": stop.to_numpy()[keep],
+            "start": start.array[keep],
+            "end": stop.array[keep],
             "points": points[keep],
         }
     ).astype({"start": "datetime64[us, UTC]", "end": "datetime64[us, UTC]"})
@@ -900,7 +901,8 @@ def assign_tiers(
         Indexed like ``frame``: ``raw_tier, raw_rule`` (before hysteresis), ``tier,
         rule`` (the rule that put the creator in ``tier``, or ``hysteresis:cooldown`` /
         ``hysteresis:confirm`` when hysteresis holds it there), ``previous_tier`` (None
-        at a creator's first evaluation), ``changed``, ``action`` (kind or None),
+        at a creator's first evaluation), ``changed`` (the creator entered ``tier`` at
+        this evaluation; True at its first one), ``action`` (kind or None),
         ``action_value`` (NaN without ``value_share``) and ``action_ends_at``.
 
     Raises
@@ -1005,15 +1007,9 @@ def assign_tiers(
     )
     action = np.where(action_at, kinds[tier], None)
     value = np.where(action_at, shares[tier] * np.nan_to_num(x, nan=0.0), np.nan)
-    ends = np.where(
-        action_at & (durations[tier] >= 0), times + durations[tier], np.iinfo(np.int64).min
-    )
-    ends_at = pd.to_datetime(
-        np.where(
-            ends == np.iinfo(np.int64).min, np.datetime64("NaT"), ends.astype("datetime64[us]")
-        ),
-        utc=True,
-    )
+    nat = np.iinfo(np.int64).min  # NaT as int64
+    ends = np.where(action_at & (durations[tier] >= 0), times + durations[tier], nat)
+    ends_at = pd.DatetimeIndex(ends.view("datetime64[us]")).tz_localize("UTC")
     return pd.DataFrame(
         {
             "raw_tier": pd.array(names[raw], dtype="str"),
@@ -1026,7 +1022,7 @@ def assign_tiers(
             "changed": prev != tier,
             "action": pd.array(action, dtype="str"),
             "action_value": value,
-            "action_ends_at": pd.DatetimeIndex(ends_at).as_unit("us"),
+            "action_ends_at": ends_at,
         },
         index=frame.index,
     )
@@ -1121,39 +1117,50 @@ def review_queue(
         t = scores[time_col]
         keep &= ((t >= d) & (t < d + _DAY)).to_numpy()
     if q.tiers:
-        keep &= scores["tier"].isin(q.tiers).to_numpy()
+        allowed = set(q.tiers)
+        tiers = scores["tier"].to_numpy(dtype=object)
+        keep &= np.fromiter((t in allowed for t in tiers), dtype=bool, count=len(tiers))
     probability = scores[risk].to_numpy(dtype=np.float64, na_value=np.nan)
     keep &= probability >= q.min_risk
+    all_keys = scores[key].to_numpy(dtype=object)
     excluded = set(map(str, exclude))
     if excluded:
-        keep &= ~scores[key].astype(str).isin(excluded).to_numpy()
-    cand = scores.loc[keep]
-    x = cand[exposure].to_numpy(dtype=np.float64, na_value=np.nan)
+        keep &= np.fromiter(
+            (str(k) not in excluded for k in all_keys), dtype=bool, count=len(all_keys)
+        )
+    rows = np.flatnonzero(keep)
+    x = scores[exposure].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
     x = np.where(np.isfinite(x), np.maximum(x, 0.0), 0.0)
+    p = probability[rows]
+    harm = p * x
+    markets = scores["market"].astype(str).to_numpy()[rows]
+    keys = np.array([str(k) for k in all_keys[rows]], dtype=object)
+    # market, then harm and risk descending, then key: numpy sorts, no per-call pandas groupby
+    order = np.lexsort((keys, -p, -harm, markets))
+    ordered = markets[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes) + 1
+    cap = np.array([q.capacity_of(m) for m in ordered[starts]], dtype=np.int64)
+    within = rank <= np.repeat(cap, sizes)
+    take, rank = order[within], rank[within]
     out = pd.DataFrame(
         {
-            "market": cand["market"].astype(str).to_numpy(),
-            key: cand[key].astype(str).to_numpy(),
-            "probability": probability[keep],
-            "exposure": x,
-            "expected_harm": probability[keep] * x,
+            "market": pd.array(markets[take], dtype="str"),
+            "rank": rank,
+            key: pd.array(keys[take], dtype="str"),
+            "probability": p[take],
+            "exposure": x[take],
+            "expected_harm": harm[take],
         },
-        index=cand.index,
+        index=scores.index[rows[take]],
     )
     for extra in ("tier", "rule"):
-        if extra in cand.columns:
-            out[extra] = cand[extra].to_numpy()
+        if extra in scores.columns:
+            out[extra] = scores[extra].to_numpy()[rows[take]]
     if day is not None:
         out.insert(0, "day", d)
-    out = out.sort_values(
-        ["market", "expected_harm", "probability", key],
-        ascending=[True, False, False, True],
-        kind="stable",
-    )
-    rank = out.groupby("market", sort=False).cumcount().to_numpy() + 1
-    out.insert(out.columns.get_loc("market") + 1, "rank", rank)
-    cap = out["market"].map(q.capacity_of).to_numpy()
-    return out.loc[rank <= cap]
+    return out
 
 
 # =========================================================================== backtest
@@ -1451,7 +1458,7 @@ def _gmv_by_creator_day(tables: Tables, creators: np.ndarray, days: np.ndarray) 
         pd.DataFrame(
             {
                 "creator_id": s["creator_id"].astype(str).to_numpy(),
-                "day": started.to_numpy(),
+                "day": started.array,
                 "gmv": s["gmv"].to_numpy(dtype=np.float64),
             }
         )
@@ -1463,23 +1470,29 @@ def _gmv_by_creator_day(tables: Tables, creators: np.ndarray, days: np.ndarray) 
 
 
 def _queue_days(frame: pd.DataFrame, policy: Policy, day_codes: np.ndarray) -> np.ndarray:
-    """Queue rank per row (0 = not queued), day by day with the recheck rule."""
-    n = len(frame)
-    rank = np.zeros(n, dtype=np.int64)
+    """Queue rank per row (0 = not queued), day by day with the recheck rule.
+
+    Each day's rows go through :func:`review_queue` (the one ranking rule); rows that can
+    never be queued (other tiers, risk below ``min_risk``) are dropped once up front.
+    """
     q = policy.review_queue
-    recheck = q.recheck_days
+    rank = np.zeros(len(frame), dtype=np.int64)
+    eligible = frame["probability"].to_numpy(dtype=np.float64, na_value=np.nan) >= q.min_risk
+    if q.tiers:
+        eligible &= frame["tier"].isin(q.tiers).to_numpy()
+    columns = ["creator_id", "market", "probability", q.exposure, "tier"]
+    slim = frame.loc[eligible, columns].reset_index(drop=True)
+    positions = np.flatnonzero(eligible)
+    codes = day_codes[eligible]
     last_queued: dict[str, int] = {}
-    order = np.argsort(day_codes, kind="stable")
-    bounds = np.flatnonzero(np.diff(day_codes[order])) + 1
-    for rows in np.split(order, bounds):
-        if not len(rows):
-            continue
-        d = int(day_codes[rows[0]])
-        exclude = [c for c, when in last_queued.items() if d - when < recheck] if recheck else ()
-        picked = review_queue(frame.iloc[rows], policy, exclude=exclude)
-        pos = frame.index.get_indexer(picked.index)
-        rank[pos] = picked["rank"].to_numpy()
-        for c in picked["creator_id"]:
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else ():
+        d = int(codes[rows[0]])
+        exclude = [c for c, when in last_queued.items() if d - when < q.recheck_days]
+        picked = review_queue(slim.iloc[rows], policy, exclude=exclude)
+        rank[positions[picked.index.to_numpy()]] = picked["rank"].to_numpy()
+        for c in picked["creator_id"].tolist():
             last_queued[c] = d
     return rank
 
@@ -1606,7 +1619,7 @@ def backtest(
     day = frame["snapshot_at"]
     day_codes = ((day - first + settle) // _DAY).to_numpy(dtype=np.int64)
     kept = (day >= first).to_numpy()
-    week = day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    week = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     market = snaps["market"].astype(str).to_numpy()
     label, _ = _mature_labels(
         tables, frame, shift=pd.Timedelta(0), horizon=h, resolution_delay=delay, cutoff=cutoff
@@ -1615,13 +1628,13 @@ def backtest(
     if truth is not None:
         state = truth.adversarial_state(creators, day)
         honest = pd.array(state == "none", dtype="boolean")
-    gmv_day = _gmv_by_creator_day(tables, creators, day.to_numpy())
+    gmv_day = _gmv_by_creator_day(tables, creators, day.array)
     base = pd.DataFrame(
         {
             "creator_id": pd.array(creators, dtype="str"),
             "market": pd.array(market, dtype="str"),
-            "day": day.to_numpy(),
-            "week": week.to_numpy(),
+            "day": day.array,
+            "week": week.array,
             "probability": pred.probability,
         }
     )
@@ -1650,9 +1663,7 @@ def backtest(
     for p in pols:
         points = health_points(tables, p, frame).to_numpy()
         exposure = frame[p.review_queue.exposure].to_numpy(dtype=np.float64, na_value=np.nan)
-        work = base.assign(
-            points=points, exposure=exposure, snapshot_at=frame["snapshot_at"].to_numpy()
-        )
+        work = base.assign(points=points, exposure=exposure, snapshot_at=frame["snapshot_at"].array)
         work[p.review_queue.exposure] = exposure
         tiers = assign_tiers(work, p, exposure="exposure", thresholds=thresholds)
         work = pd.concat([work, tiers], axis=1)
