@@ -318,7 +318,11 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     for note in result.notes:
         _log(f"  {note}")
     with _wide():
-        print(result.compare().to_string(float_format=lambda v: f"{v:,.4g}"))
+        print(
+            result.compare().to_string(
+                float_format=lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4f}"
+            )
+        )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.compare().to_csv(out / "compare.csv")
@@ -353,6 +357,109 @@ def _cmd_score(args: argparse.Namespace) -> int:
             progress=lambda message: _log(f"\n  {message}"),
         )
     print(summary)
+    return EXIT_OK
+
+
+def _monitor_window(text: str, flag: str):
+    """``(start, end)`` of ``D1:D2`` (or ``D1..D2``): UTC, ``end`` exclusive."""
+    import pandas as pd
+
+    parts = text.split("..") if ".." in text else text.split(":")
+    if len(parts) != 2:
+        raise ConfigError(
+            f"{flag} {text!r} must look like D1:D2, e.g. 2025-08-15:2026-02-01 (first day, "
+            "then the day after the last; UTC)"
+        )
+    try:
+        start, end = (pd.Timestamp(part.strip()) for part in parts)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{flag} {text!r}: {parts} are not dates; write e.g. 2025-08-15:2026-02-01"
+        ) from None
+    start, end = (
+        t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in (start, end)
+    )
+    if not start < end:
+        raise ConfigError(f"{flag} {text!r} does not end after it starts; write D1:D2 with D1 < D2")
+    return start, end
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from govml.features import creator_features, creator_snapshots, session_features
+    from govml.features.labels import session_labels
+    from govml.monitor import detect_trends, drift_report
+    from govml.tracking import load_model
+
+    ref = _monitor_window(args.reference, "--reference")
+    cur = _monitor_window(args.current, "--current")
+    out = Path(args.out) if args.out else None
+    names = ("drift.parquet", "calibration.parquet", "trend_daily.parquet", "trend_alerts.parquet")
+    if out is not None and not args.overwrite and any((out / n).exists() for n in names):
+        raise DataLoadError(
+            f"{out} already holds monitoring results; pass --overwrite to replace them"
+        )
+    with _Step(f"loading model {args.model}"):
+        model = load_model(args.model)  # a wrong URI fails before the tables load
+    task = model.metadata.task
+    tables = _load(args)
+    s = tables.sessions
+    first, last = s["ended_at"].min(), s["ended_at"].max()
+    end = max(ref[1], cur[1])
+    with _Step("building session features point in time"):
+        sessions = session_features(tables, session_ids=s.loc[s["ended_at"] < end, "session_id"])
+    if task == "low_quality":
+        audit = session_labels(tables).random_audit()  # the unbiased sample
+        rows = sessions.frame.merge(audit[["session_id", "label"]], on="session_id", how="left")
+        t = rows["ended_at"]
+        windows = [rows[(t >= a) & (t < b)] for a, b in (ref, cur)]
+        label_col, time_col = "label", "ended_at"
+    else:
+        windows = []
+        for a, b in (ref, cur):
+            snaps = creator_snapshots(tables, start=a, end=b, freq=args.freq)
+            windows.append(creator_features(tables, snaps).frame if len(snaps) else snaps)
+        label_col, time_col = None, "snapshot_at"
+    for (flag, text), rows in zip(
+        (("--reference", args.reference), ("--current", args.current)), windows, strict=True
+    ):
+        if rows.empty:
+            raise ConfigError(
+                f"{flag} {text} holds no {task} rows; the sessions end between "
+                f"{first:%Y-%m-%d} and {last:%Y-%m-%d}"
+            )
+    with _Step(
+        f"drift of {task} features and score ({len(windows[0]):,} vs {len(windows[1]):,} rows)"
+    ):
+        drift = drift_report(
+            windows[0], windows[1], model=model, label_col=label_col, time_col=time_col
+        )
+    with _Step("segment-day trend detection over the sessions"):
+        trends = detect_trends(
+            sessions, model=model if task == "low_quality" else None, since=cur[0]
+        )
+    print(drift)
+    alerts = trends.alerts[trends.alerts["day"] < cur[1]]
+    lines = str(trends).splitlines()
+    print(lines[0])
+    for line in lines[1 : 1 + args.max_alerts]:
+        print(line)
+    if len(alerts) > args.max_alerts:
+        print(f"  ... {len(alerts) - args.max_alerts} more (trend_alerts.parquet with --out)")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        tables_out = {
+            "drift": drift.frame,
+            "calibration": drift.calibration,
+            "trend_daily": trends.daily.join(trends.z),
+            "trend_alerts": alerts,
+        }
+        for name, frame in tables_out.items():
+            if frame is None:
+                continue
+            tmp = out / f".{name}.parquet.tmp"
+            frame.to_parquet(tmp, index=False)
+            tmp.replace(out / f"{name}.parquet")
+        print(f"monitoring tables: {out}/ ({', '.join(n for n in names)})")
     return EXIT_OK
 
 
@@ -699,6 +806,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scored-at", metavar="TIMESTAMP", help="scored_at of every row (default now)")
     p.add_argument("--overwrite", action="store_true", help="replace a different job in --out")
+    p.add_argument("--mapping", help="YAML column mapping from your column names")
+    p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
+
+    p = _add(
+        sub,
+        "monitor",
+        _cmd_monitor,
+        "print drift and new-abuse-trend alerts between two windows",
+        "Load and validate the tables in DIR and the --model (registry URI, run URI or "
+        "model folder). Drift: the population stability index of every model feature and of "
+        "the model score, per market and overall, between the --reference window (e.g. the "
+        "training period) and the --current window (warning from PSI 0.1, alert from 0.25), "
+        "and, for the low-quality model, calibration drift on the random-audit labels. "
+        "Trends: session-level segment (market x category) daily alerts from the start of "
+        "--current on, each day compared with the segment's own previous 28 days (with the "
+        "low-quality model's score among the monitored aggregates). Windows are D1:D2, UTC, "
+        "D2 excluded. With --out, writes drift, calibration, trend_daily (every segment-day "
+        "with its z-scores) and trend_alerts as parquet.",
+        "govml monitor --tables data/quickstart --model models:/govml-low_quality@champion "
+        "--reference 2025-08-15:2026-02-07 --current 2026-03-01:2026-04-01 --out monitor/",
+    )
+    p.add_argument("--tables", required=True, metavar="DIR", help="folder holding the six tables")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="URI",
+        help="models:/<name>@<alias>, models:/<name>/<version>, runs:/<id>/model or a folder",
+    )
+    p.add_argument("--reference", required=True, metavar="D1:D2", help="reference window (UTC)")
+    p.add_argument("--current", required=True, metavar="D3:D4", help="current window (UTC)")
+    p.add_argument("--out", metavar="DIR", help="folder for the result tables (parquet)")
+    p.add_argument(
+        "--freq", default="1D", help="adversarial model: creator snapshot frequency (default 1D)"
+    )
+    p.add_argument("--max-alerts", type=int, default=20, help="trend alerts printed (default 20)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing result tables")
     p.add_argument("--mapping", help="YAML column mapping from your column names")
     p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
     return parser
