@@ -90,6 +90,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -552,7 +553,8 @@ def _health(raw: Any, where: str) -> HealthPoints:
         for sev, value in extra.items():
             row[sev] = _number(value, where, f"health.by_kind.{kind}.{sev}")
         table[kind] = row
-    return HealthPoints(points=table, expiry=expiry, count_pending=pending)
+    frozen = MappingProxyType({k: MappingProxyType(v) for k, v in table.items()})
+    return HealthPoints(points=frozen, expiry=expiry, count_pending=pending)
 
 
 def _rule(raw: Any, where: str, field_: str, default_name: str) -> Rule:
@@ -661,7 +663,7 @@ def _queue(raw: Any, where: str, tier_names: tuple[str, ...]) -> ReviewQueueConf
             f"review_queue.tiers names {unknown}, which are not tiers of this policy {list(tier_names)}",
         )
     return ReviewQueueConfig(
-        capacity=capacity,
+        capacity=MappingProxyType(capacity),
         exposure=exposure,
         tiers=tuple(tiers),
         recheck_days=_whole(q.get("recheck_days", 0), where, "review_queue.recheck_days"),
@@ -1584,6 +1586,12 @@ def backtest(
     if first > last:
         raise ConfigError(f"start={first.date()} is after end={last.date()}; start must come first")
     fitted = _as_model(model)
+    thresholds = dict(fitted.metadata.thresholds)
+    for p in pols:  # a rule naming a threshold the model lacks fails before any work
+        for tier in p.tiers:
+            for r in tier.rules:
+                _risk_cut(r.min_risk, thresholds, r.name)
+                _risk_cut(r.max_risk, thresholds, r.name)
     from govml.training.config import _duration as check_duration
 
     check_duration(horizon, "backtest: horizon")
@@ -1613,14 +1621,13 @@ def backtest(
                 f"{_DEFAULT_EXPOSURE!r} (trailing 30-day GMV) or 'sess_viewers_sum_30d'"
             )
     pred = fitted.predict(frame, unseen=unseen)
-    thresholds = dict(fitted.metadata.thresholds)
     n = len(frame)
     creators = frame["creator_id"].astype(str).to_numpy()
     day = frame["snapshot_at"]
     day_codes = ((day - first + settle) // _DAY).to_numpy(dtype=np.int64)
     kept = (day >= first).to_numpy()
     week = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-    market = snaps["market"].astype(str).to_numpy()
+    market = frame["market"].astype(str).to_numpy()
     label, _ = _mature_labels(
         tables, frame, shift=pd.Timedelta(0), horizon=h, resolution_delay=delay, cutoff=cutoff
     )
@@ -1649,8 +1656,9 @@ def backtest(
         f"creator labels: confirmed major/critical adversarial violation detected within "
         f"{h.days}D after the day; {n_mature:,} of {n_kept:,} creator-days mature at the export "
         f"time {cutoff:%Y-%m-%d %H:%M} (day + {h.days}D + {delay.days}D resolution delay)",
-        "session-level labels (reviews) are not used: the creator decisions are measured "
-        "against confirmed violations, which every creator can receive",
+        "sample: every evaluated creator-day (confirmed violations can reach any creator, "
+        "unlike moderator reviews, so no random-audit restriction is needed); session "
+        "reviews are not used",
     ]
     if pred.unseen_rows[kept].any():
         notes.append(

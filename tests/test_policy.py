@@ -733,6 +733,12 @@ BAD_RUNS = [
     ({"horizon": "soon"}, ConfigError, r"backtest: horizon='soon' is not a duration"),
     ({"warmup": "-1D"}, ConfigError, r"backtest: warmup='-1D' must be a positive duration"),
     (
+        {"policies": Policy.from_dict(_tier(min_risk="urgent") | {"name": "u", "version": 1})},
+        PolicyError,
+        r"rule 'a.1' bounds the risk by the model threshold 'urgent', but the model's "
+        r"thresholds are \{'review'",
+    ),
+    (
         {"policies": Policy.from_dict(minimal(review_queue={"exposure": "gmv"}))},
         PolicyError,
         r"review_queue.exposure='gmv' is not a creator feature",
