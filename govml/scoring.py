@@ -1591,11 +1591,19 @@ def _verify(out: Path, job: _Input, records: Mapping[int, Mapping[str, Any]]) ->
     duplicated = ids[ids.duplicated()].unique().tolist()
     missing = job.ids[~job.ids.isin(ids)].tolist()
     extra = ids[~ids.isin(job.ids)].unique().tolist()
-    if duplicated or missing or extra or n_rows != len(job.ids) or len(ids) != len(job.ids):
+    found = []
+    if n_rows != len(job.ids):
+        found.append(f"the chunk records say {n_rows:,}")
+    if duplicated:
+        found.append(f"{len(duplicated):,} written more than once ({_sample(duplicated)})")
+    if missing:
+        found.append(f"{len(missing):,} missing ({_sample(missing)})")
+    if extra:
+        found.append(f"{len(extra):,} not in the input ({_sample(extra)})")
+    if found or len(ids) != len(job.ids):
         raise ScoringError(
-            f"row accounting failed in {out}: {len(job.ids):,} input rows, {len(ids):,} written "
-            f"(chunk records say {n_rows:,}); duplicated {_sample(duplicated)}, missing "
-            f"{_sample(missing)}, unexpected {_sample(extra)}. The output is not trustworthy: "
+            f"row accounting failed in {out}: {len(job.ids):,} input rows, {len(ids):,} "
+            f"written; {'; '.join(found) or 'counts differ'}. The output is not trustworthy: "
             "re-run with overwrite=True (--overwrite)"
         )
 
