@@ -257,11 +257,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     tables = _load(args)
     truth = None
     truth_dir = Path(args.truth) if args.truth else Path(args.tables) / "truth"
-    if policies and (args.truth or truth_dir.is_dir()):
+    if args.truth or truth_dir.is_dir():
         from govml.simulation import read_truth
 
         truth = read_truth(truth_dir)
-        _log(f"• ground truth from {truth_dir}: adds the false-penalty rate by truth")
+        _log(
+            f"• ground truth from {truth_dir}: adds the false-penalty rate by truth and the "
+            "detection lag of the injected pattern"
+        )
     with _Step("building the report"):
         report = build_report(
             tables,
@@ -272,6 +275,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             end=args.end,
             period_days=args.days,
             backtest_days=args.backtest_days,
+            monitor=not args.no_monitor,
             title=args.title,
             progress=lambda message: _log(f"  {message}"),
         )
@@ -463,6 +467,28 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quickstart_scores(tables, trained: dict, folder: Path) -> None:
+    """Batch-score the world's last day with the just-trained models; print a few reasons."""
+    import pandas as pd
+
+    from govml.scoring import read_scores, score_batch
+
+    as_of = tables.sessions["ended_at"].max().normalize() + pd.Timedelta(days=1)
+    for task, result in trained.items():
+        model = result.version.model_uri if result.version is not None else result.model
+        target = folder / task
+        with _Step(f"batch-scoring {task} for {(as_of - pd.Timedelta(days=1)):%Y-%m-%d}"):
+            summary = score_batch(model, tables, as_of=as_of, out=target, overwrite=True)
+        print(f"\n{summary}")
+        scored = read_scores(target)
+        for _, row in scored.nlargest(3, "score").iterrows():
+            codes = ", ".join(f"{r['code']} ({r['contribution']:+.2f})" for r in row["reasons"])
+            print(
+                f"    {row['entity_id']} ({row['market']}): score {row['score']:.3f}, tier "
+                f"{row['tier']}, reasons {codes or '-'}"
+            )
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from govml._config import get_settings
     from govml.schema import load_tables
@@ -480,10 +506,12 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     print(f"\ntables: {out}  ground truth: {out / 'truth'}")
     if args.no_train:
         return EXIT_OK
+    trained = {}
     for task in ("low_quality", "adversarial"):
         _log(f"\n• training {task}")
         config = _experiment(task, None, [], None)
-        _train(task, tables, config, world.truth, track=True)
+        trained[task] = _train(task, tables, config, world.truth, track=True)
+    _quickstart_scores(tables, trained, out / "scores")
     from govml._config import get_settings
 
     settings = get_settings()
@@ -668,7 +696,9 @@ def build_parser() -> argparse.ArgumentParser:
         "curves on labelled rows after each model's training data, reason codes of the "
         "flagged rows and, with an adversarial-seller model, a backtest of the --policy "
         "files (default: experiments/policy_*.yaml) over the latest --backtest-days with "
-        "mature labels. Summaries only (at most 5 MiB). The file is also logged to MLflow "
+        "mature labels, a PSI drift heatmap per model and the timeline of trend alerts per "
+        "market x category and day. Summaries only (at most 5 MiB). The file is also logged "
+        "to MLflow "
         "as the artifact report/<name> of a run in the experiment govml-reports.",
         "govml report --tables data/quickstart --model models:/govml-low_quality@champion "
         "--model models:/govml-adversarial@champion --out report.html",
@@ -703,6 +733,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--backtest-days", type=int, default=28, help="days the policy backtest replays (28)"
     )
     p.add_argument("--truth", help="ground-truth folder (default: DIR/truth when present)")
+    p.add_argument(
+        "--no-monitor", action="store_true", help="leave out the drift and trend sections"
+    )
     p.add_argument("--title", default="govml governance report", help="page title")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow")

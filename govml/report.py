@@ -1489,6 +1489,245 @@ def _policy_section(result: Any, model_label: str, window_note: str) -> Section:
     )
 
 
+# --------------------------------------------------------------------------- monitoring
+
+_HEATMAP_ROWS = 25
+_BASELINE_DAYS = 28
+_MAX_ALERT_ROWS = 50
+_MAX_TIMELINE_SEGMENTS = 30
+
+
+def _session_window(tables: Tables, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Session features of the sessions that ended in ``[start, end)``."""
+    from govml.features import session_features
+
+    ended = tables.sessions["ended_at"]
+    ids = tables.sessions.loc[(ended >= start) & (ended < end), "session_id"]
+    return session_features(tables, session_ids=ids).frame
+
+
+def _heatmap_figure(
+    title: str,
+    matrix: pd.DataFrame,
+    thin: pd.DataFrame,
+    warn_at: float,
+    alert_at: float,
+    min_rows: int,
+) -> Figure:
+    """PSI heatmap; ``thin`` marks the cells with too few rows (drawn grey)."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    values = matrix.to_numpy(dtype=np.float64)
+    grey = thin.reindex(index=matrix.index, columns=matrix.columns, fill_value=False).to_numpy(bool)
+    top = max(float(np.nanmax(np.where(grey, np.nan, values), initial=0.0)), alert_at * 2)
+    cmap = ListedColormap(["#e8f3e8", "#fde9a9", "#f7a35c", "#d7301f"])
+    cmap.set_bad("#d9d9d9")
+    norm = BoundaryNorm([0.0, warn_at, alert_at, alert_at * 2, top + 1e-9], cmap.N)
+    shown = np.ma.masked_array(np.nan_to_num(values, nan=0.0), mask=grey | np.isnan(values))
+    fig, ax = _new_figure(8.5, 1.2 + 0.28 * len(matrix))
+    image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), [_plain(c) for c in matrix.columns])
+    ax.set_yticks(range(matrix.shape[0]), [_plain(r) for r in matrix.index], fontsize=8)
+    ax.xaxis.tick_top()
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            ax.text(
+                j,
+                i,
+                "–" if np.isnan(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#777777" if grey[i, j] else "black",
+            )
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label("PSI")
+    return Figure(
+        title,
+        _png(fig),
+        caption=f"Population stability index of each feature (rows: the model score and the "
+        f"features that moved most) per market (columns; ALL = every market). Below "
+        f"{warn_at:g}: no real change; {warn_at:g}-{alert_at:g}: a moderate shift worth a "
+        f"look; from {alert_at:g}: a major shift. Grey cells: fewer than {min_rows} rows in "
+        "a window, so the PSI is mostly noise.",
+    )
+
+
+def _drift_blocks(label: str, report: Any, note: str) -> list[Block]:
+    frame = report.frame
+    matrix = report.matrix()
+    thin = (
+        frame.assign(thin=frame["status"] == "insufficient")
+        .pivot(index="feature", columns="market", values="thin")
+        .astype(bool)
+    )
+    peak = matrix.where(~thin.reindex_like(matrix).fillna(False).astype(bool)).max(axis=1)
+    score_rows = list(dict.fromkeys(frame.loc[frame["kind"] == "score", "feature"]))
+    others = peak.drop(index=score_rows).fillna(0.0).sort_values(ascending=False, kind="stable")
+    rows = [*score_rows, *others.index[: _HEATMAP_ROWS - len(score_rows)]]
+    counts = report.status_counts()
+    worst = report.worst(15)[
+        ["feature", "kind", "market", "n_reference", "n_current", "psi", "status"]
+    ]
+    return [
+        _heatmap_figure(
+            f"{label}: drift heatmap",
+            matrix.loc[rows],
+            thin,
+            report.warn_at,
+            report.alert_at,
+            report.min_rows,
+        ),
+        Table(
+            f"{label}: the (feature, market) pairs that moved most",
+            worst,
+            caption="Pairs with fewer than "
+            f"{report.min_rows} rows in either window are left out (status 'insufficient').",
+        ),
+        Note(
+            f"{label}: {note}; {len(report.frame):,} (feature, market) pairs: "
+            f"{counts['alert']} alert, {counts['warning']} warning, {counts['ok']} ok, "
+            f"{counts['insufficient']} insufficient",
+            "warning" if counts["alert"] else "info",
+        ),
+    ]
+
+
+def _timeline_figure(trends: Any, onset: pd.Timestamp | None) -> Figure:
+    daily = trends.daily
+    seg_cols = list(trends.segment)
+    monitored = (
+        daily[daily["status"].isin(("ok", "alert"))].groupby("day").size()
+        if len(daily)
+        else pd.Series(dtype=np.int64)
+    )
+    alerts = trends.alerts
+    names = (
+        alerts[seg_cols].astype(str).agg(" x ".join, axis=1)
+        if len(alerts)
+        else pd.Series(dtype=object)
+    )
+    counts = names.value_counts()
+    segments = sorted(counts.index[:_MAX_TIMELINE_SEGMENTS]) if len(counts) else []
+    fig, (top, ax) = _new_figure(9.0, 2.4 + 0.25 * max(len(segments), 4), nrows=2)
+    days = pd.date_range(trends.first_day, trends.last_day, freq="D")
+    top.bar(days, monitored.reindex(days, fill_value=0).to_numpy(), width=0.8, color="#9db4d6")
+    top.set_ylabel("segments\nmonitored", fontsize=8)
+    top.set_ylim(bottom=0)
+    if segments:
+        keep = names.isin(segments).to_numpy()
+        y = [segments.index(n) for n in names[keep]]
+        points = ax.scatter(
+            alerts.loc[keep, "day"],
+            y,
+            s=20 + 6 * np.minimum(alerts.loc[keep, "strength"].to_numpy(float), 30),
+            c=alerts.loc[keep, "strength"].to_numpy(float),
+            cmap="Reds",
+            vmin=0,
+            edgecolors="black",
+            linewidths=0.5,
+        )
+        fig.colorbar(points, ax=ax, label="|z| of the strongest aggregate")
+        ax.set_yticks(range(len(segments)), [_plain(s) for s in segments], fontsize=8)
+        ax.set_ylim(-0.7, len(segments) - 0.3)
+    else:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no trend alert", transform=ax.transAxes, ha="center", va="center")
+    ax.set_xlim(days[0] - pd.Timedelta(hours=12), days[-1] + pd.Timedelta(hours=12))
+    top.set_xlim(ax.get_xlim())
+    for axis in (top, ax):
+        if onset is not None and days[0] <= onset <= days[-1]:
+            axis.axvline(onset, color="purple", linestyle="--", linewidth=1)
+        axis.tick_params(axis="x", labelsize=8)
+    if onset is not None and days[0] <= onset <= days[-1]:
+        ax.annotate(
+            "injected pattern",
+            (onset, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=8,
+            color="purple",
+            va="bottom",
+        )
+    return Figure(
+        "trend alerts by segment and day",
+        _png(fig),
+        caption=f"Top: {' x '.join(seg_cols)} segments monitored each day (enough sessions "
+        "and baseline days). Bottom: each dot is an alert, a segment-day whose behaviour "
+        f"broke from the segment's own trailing {trends.baseline_days} days while the rest of "
+        "the platform did not; larger and darker is stronger.",
+    )
+
+
+def _trends_section(trends: Any, score: Any, onset: pd.Timestamp | None, why: str) -> Section:
+    seg_cols = list(trends.segment)
+    alerts = trends.alerts
+    table = alerts.nlargest(_MAX_ALERT_ROWS, "strength", keep="first").sort_values(
+        ["day", *seg_cols], kind="stable"
+    )
+    table = pd.DataFrame(
+        {
+            "day": table["day"],
+            **{c: table[c].astype(str) for c in seg_cols},
+            "sessions": table["n_sessions"],
+            "strength": table["strength"],
+            "score mean": table["score_mean"],
+            "score z": table["score_z"],
+            "drivers": [
+                ", ".join(f"{f} ({z:+.1f})" for f, z in zip(fs, zs, strict=False))
+                for fs, zs in zip(table["top_features"], table["top_z"], strict=False)
+            ],
+            "reasons": [
+                ", ".join(dict.fromkeys(r for r in rs if r)) for rs in table["top_reasons"]
+            ],
+        }
+    ).reset_index(drop=True)
+    monitored = int(trends.daily["status"].isin(("ok", "alert")).sum())
+    blocks: list[Block] = [
+        _timeline_figure(trends, onset),
+        Table(
+            "trend alerts",
+            table,
+            caption=f"{trends.n_alerts:,} alert(s) over {monitored:,} monitored segment-days "
+            f"({trends.first_day:%Y-%m-%d} .. {trends.last_day:%Y-%m-%d}); |z| >= "
+            f"{trends.threshold:g} with at least {trends.min_sessions} sessions"
+            + (
+                f"; the {_MAX_ALERT_ROWS} strongest shown"
+                if trends.n_alerts > _MAX_ALERT_ROWS
+                else ""
+            ),
+        ),
+        Note(why),
+    ]
+    if score is not None:
+        blocks.append(
+            Table(
+                "detection of the simulator's injected pattern",
+                pd.DataFrame(
+                    {
+                        "onset": [score.onset],
+                        "segments": [len(score.pattern_segments)],
+                        "detected": [score.detected],
+                        "first alert": [score.first_alert],
+                        "lag (days)": [score.lag_days],
+                        "true alerts": [score.n_true_alerts],
+                        "false before onset": [score.n_false_before_onset],
+                        "false in other segments": [score.n_false_other_segments],
+                        "false alerts per week": [score.false_alerts_per_week],
+                    }
+                ),
+                caption=str(score),
+            )
+        )
+    return Section(
+        "trends",
+        "Trend alerts",
+        tuple(blocks),
+        summary=f"Segments ({' x '.join(seg_cols)}) whose daily behaviour broke from their "
+        "own past: how a new abuse pattern first shows.",
+    )
+
+
 def build_report(
     tables: Tables,
     models: GovmlModel | Sequence[GovmlModel],
@@ -1500,6 +1739,7 @@ def build_report(
     period_days: int = 28,
     backtest_days: int = 28,
     max_explain_rows: int = 20_000,
+    monitor: bool = True,
     title: str = "govml governance report",
     seed: int = 0,
     progress: Progress | None = None,
@@ -1534,6 +1774,12 @@ def build_report(
     max_explain_rows : int, default 20000
         Flagged rows explained per model for the reason breakdown (a random sample
         beyond that; 0 = all).
+    monitor : bool, default True
+        Add the drift heatmaps (each model's features and score in the report period
+        against the ``period_days`` before it, ending no later than the model's training
+        data) and the trend-alert timeline (:func:`govml.monitor.detect_trends` over the
+        period's sessions, scored by the low-quality model when one is given; with
+        ``truth``, from a week before the injected pattern, with its detection lag).
     title : str, default "govml governance report"
     seed : int, default 0
         Seed of the explanation sample.
@@ -1607,7 +1853,31 @@ def build_report(
     )
     period_start = period_end - pd.Timedelta(days=period_days)
     cutoff = _latest_known(tables)
+    data_start = tables.sessions["ended_at"].min()
     features: dict[str, tuple[pd.DataFrame, str]] = {}
+    sessions_frame = None
+    trend_since = trend_start = period_start
+    onset = None
+    if monitor:
+        pattern = getattr(truth, "pattern", None)
+        if pattern is not None:
+            onset = pattern.started_at.tz_convert("UTC").floor("D")
+        trend_why = f"Trend alerts cover the report period, each day against its trailing {_BASELINE_DAYS} days."
+        if onset is not None and data_start < onset < period_start:
+            trend_since = max(onset - pd.Timedelta(days=7), data_start.floor("D"))
+            trend_why = (
+                f"Trend alerts cover {trend_since:%Y-%m-%d} .. {period_end:%Y-%m-%d}: from a week "
+                "before the simulator's injected pattern, so its detection lag is measured; "
+                f"each day against its trailing {_BASELINE_DAYS} days."
+            )
+        trend_start = max(trend_since - pd.Timedelta(days=_BASELINE_DAYS), data_start.floor("D"))
+        _say(
+            progress,
+            f"building session features for {trend_start:%Y-%m-%d} .. {period_end:%Y-%m-%d}",
+        )
+        sessions_frame = _session_window(tables, trend_start, period_end)
+        in_period = (sessions_frame["ended_at"] >= period_start).to_numpy()
+        features["low_quality"] = (sessions_frame[in_period].reset_index(drop=True), "ended_at")
     scored = []
     for model in items:
         task = model.metadata.task
@@ -1658,6 +1928,91 @@ def build_report(
         )
         label = next(s.label for s in scored if s.model is model)
         sections.append(_policy_section(result, label, why))
+    if monitor:
+        from govml.monitor import detect_trends, drift_report, evaluate_trend_detection
+
+        drift_blocks: list[Block] = []
+        for sc in scored:
+            task = sc.model.metadata.task
+            fp = sc.model.metadata.fingerprint
+            ref_end = period_start
+            if fp is not None and fp.time_max is not None:
+                ref_end = min(ref_end, fp.time_max + pd.Timedelta(microseconds=1))
+            ref_start = max(ref_end - pd.Timedelta(days=period_days), data_start)
+            if ref_start >= ref_end:
+                drift_blocks.append(
+                    Note(f"{sc.label}: no data before the report period to compare with")
+                )
+                continue
+            _say(
+                progress,
+                f"drift of {sc.label}: {ref_start:%Y-%m-%d} .. {ref_end:%Y-%m-%d} vs the period",
+            )
+            if task == "low_quality" and sessions_frame is not None and ref_start >= trend_start:
+                ended = sessions_frame["ended_at"]
+                reference = sessions_frame[((ended >= ref_start) & (ended < ref_end)).to_numpy()]
+            else:
+                reference, _ = _period_features(tables, task, sc.config, ref_start, ref_end)
+            current, time_col = features[task]
+            if len(reference) == 0 or len(current) == 0:
+                drift_blocks.append(Note(f"{sc.label}: a drift window holds no row", "warning"))
+                continue
+            drift = drift_report(reference, current, model=sc.model, by="market", time_col=time_col)
+            where = (
+                "the last days of its training data"
+                if fp is not None
+                and fp.time_max is not None
+                and ref_end <= fp.time_max + pd.Timedelta(microseconds=1)
+                else "the days before the report period"
+            )
+            drift_blocks.extend(
+                _drift_blocks(
+                    sc.label,
+                    drift,
+                    f"reference {ref_start:%Y-%m-%d} .. {ref_end:%Y-%m-%d} ({where}, "
+                    f"{len(reference):,} rows) against the report period ({len(current):,} rows)",
+                )
+            )
+        sections.append(
+            Section(
+                "drift",
+                "Drift",
+                tuple(drift_blocks),
+                summary="How far each feature and the score moved from the reference window, per market.",
+            )
+        )
+        _say(progress, "detecting trends per market x category and day")
+        lq = next((m for m in items if m.metadata.task == "low_quality"), None)
+        if sessions_frame is None or len(sessions_frame) == 0:
+            sections.append(
+                Section("trends", "Trend alerts", (Note("no session to monitor", "warning"),))
+            )
+        else:
+            trends = detect_trends(
+                sessions_frame,
+                model=lq,
+                time_col="ended_at",
+                since=trend_since,
+                baseline_days=_BASELINE_DAYS,
+            )
+            if not trends.daily["status"].isin(("ok", "alert")).any():
+                # market x category segments too thin to monitor: watch whole markets
+                trends = detect_trends(
+                    sessions_frame,
+                    model=lq,
+                    time_col="ended_at",
+                    segment=("market",),
+                    since=trend_since,
+                    baseline_days=_BASELINE_DAYS,
+                )
+                trend_why += (
+                    f" No market x category segment had {trends.min_sessions} sessions on "
+                    "enough days to be monitored, so whole markets are monitored instead."
+                )
+            score = None
+            if onset is not None and trends.first_day <= onset <= trends.last_day:
+                score = evaluate_trend_detection(trends, truth.pattern, creators=tables.creators)
+            sections.append(_trends_section(trends, score, onset, trend_why))
     facts = {
         "period": f"{period_start:%Y-%m-%d} .. {period_end:%Y-%m-%d} UTC ({period_days} days)",
         "models": ", ".join(f"{s.label} ({s.model.metadata.task})" for s in scored),
