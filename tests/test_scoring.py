@@ -811,3 +811,20 @@ def test_cli_user_errors_exit_2_with_one_line(job_inputs, reference, tmp_path, c
     missing[missing.index("--model") + 1] = str(tmp_path / "no_model")
     assert main(missing) == 2
     assert "no model at" in capsys.readouterr().err
+
+
+def test_quickstart_scoring_step(small_world, small_models, tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from govml.cli import _quickstart_scores
+
+    trained = {
+        task: SimpleNamespace(version=None, model=small_models[task][0])
+        for task in ("low_quality", "adversarial")
+    }
+    _quickstart_scores(small_world.tables, trained, tmp_path / "scores")
+    printed = capsys.readouterr().out
+    for task in trained:
+        assert f"{task}: scored " in printed
+        assert (tmp_path / "scores" / task / "_SUCCESS").is_file()
+    assert printed.count("reasons ") == 6 and ", tier review, reasons " in printed
