@@ -107,6 +107,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PENALTY_KINDS",
     "REWARD_KINDS",
+    "WEEKLY_COLUMNS",
     "Rule",
     "TierAction",
     "Tier",
