@@ -107,11 +107,13 @@ def html_file(report, tmp_path_factory):
 
 def test_sections_in_order_with_plots_and_tables(report):
     keys = [s.key for s in report.sections]
-    assert keys[:5] == ["overview", "scores", "performance", "reasons", "policy"]
+    assert keys == ["overview", "scores", "performance", "reasons", "policy", "drift", "trends"]
     # per model: a distribution plot, PR/calibration curves, a reason breakdown
     assert len(report.section("scores").figures) == 2
     assert len(report.section("performance").figures) == 2
     assert len(report.section("reasons").figures) == 2
+    assert len(report.section("drift").figures) == 2  # a heatmap per model
+    assert len(report.section("trends").figures) == 1
     for figure in report.figures:
         width, height = figure.size
         assert figure.png.startswith(b"\x89PNG") and 300 < width < 2000 and 200 < height < 2000
@@ -191,6 +193,52 @@ def test_policy_backtest_matches_the_policy_module(report, small_world, small_mo
     assert len(section.figures) == 1
 
 
+def test_drift_section_matches_the_monitor(report, small_world, small_models):
+    from govml.features import session_features
+    from govml.monitor import drift_report
+
+    tables = small_world.tables
+    model = small_models["low_quality"][0]
+    end = tables.sessions["ended_at"].max() + pd.Timedelta(microseconds=1)
+    start = end - pd.Timedelta(days=28)
+    ref_end = min(start, model.metadata.fingerprint.time_max + pd.Timedelta(microseconds=1))
+    ended = tables.sessions["ended_at"]
+
+    def window(a, b):
+        ids = tables.sessions.loc[(ended >= a) & (ended < b), "session_id"]
+        return session_features(tables, session_ids=ids).frame
+
+    direct = drift_report(
+        window(ref_end - pd.Timedelta(days=28), ref_end),
+        window(start, end),
+        model=model,
+        by="market",
+        time_col="ended_at",
+    ).worst(15)
+    shown = report.section("drift").tables[0].frame
+    assert shown["feature"].tolist() == direct["feature"].tolist()
+    assert shown["market"].tolist() == direct["market"].tolist()
+    np.testing.assert_allclose(shown["psi"].to_numpy(float), direct["psi"].to_numpy(float))
+
+
+def test_trend_timeline_measures_the_injected_pattern(report, small_world):
+    section = report.section("trends")
+    alerts, detection = section.tables
+    pattern = small_world.truth.pattern
+    onset = pattern.started_at.floor("D")
+    row = detection.frame.iloc[0]
+    assert row["onset"] == onset
+    in_pattern = alerts.frame[
+        (alerts.frame["market"] == pattern.market) & (alerts.frame["day"] >= onset)
+    ]
+    assert row["detected"] == (len(in_pattern) > 0)
+    if row["detected"]:
+        assert row["first alert"] == in_pattern["day"].min()
+        assert row["lag (days)"] == (row["first alert"] - onset).days
+    # the timeline starts a week before the onset, so the lag can be measured
+    assert any(f"cover {onset - pd.Timedelta(days=7):%Y-%m-%d}" in n.text for n in section.notes)
+
+
 def test_html_is_self_contained_and_small(report, html_file):
     text = html_file.read_text(encoding="utf-8")
     assert text == report.to_html().replace(
@@ -216,6 +264,7 @@ def test_user_strings_are_escaped(small_world, small_models, configs):
         hostile_model,
         configs=configs,
         period_days=7,
+        monitor=False,
         title=f"report {HOSTILE}",
     )
     manual = Report(
@@ -581,6 +630,7 @@ def test_cli_report_writes_the_file(small_world, small_models, tmp_path, capsys,
         "--days",
         "14",
         "--no-track",
+        "--no-monitor",
     ]
     assert main(argv) == 0
     assert out.is_file() and out.stat().st_size < rp.MAX_REPORT_BYTES
