@@ -489,6 +489,30 @@ def _quickstart_scores(tables, trained: dict, folder: Path) -> None:
             )
 
 
+def _quickstart_report(tables, trained, truth, path: Path) -> None:
+    """Write the HTML dashboard of both trained models and log it to MLflow."""
+    from govml.report import build_report, log_report
+
+    models = [result.model for result in trained.values()]
+    policies = sorted(str(p) for p in Path("experiments").glob("policy_*.yaml"))
+    _log("\n• writing the governance report")
+    with _Step(f"building the report on the last 28 days ({len(policies)} policies)"):
+        report = build_report(
+            tables,
+            models,
+            configs=_report_configs(models, []),
+            policies=policies or None,
+            truth=truth,
+            progress=lambda message: _log(f"  {message}"),
+        )
+    written = report.write(path, overwrite=True)
+    run_id = log_report(written, tags={"govml.report.source": "quickstart"})
+    print(
+        f"\nreport: {written} ({written.stat().st_size / 1024:,.0f} KiB, "
+        f"{len(report.figures)} plots; MLflow run {run_id})"
+    )
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from govml._config import get_settings
     from govml.schema import load_tables
@@ -512,6 +536,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         config = _experiment(task, None, [], None)
         trained[task] = _train(task, tables, config, world.truth, track=True)
     _quickstart_scores(tables, trained, out / "scores")
+    _quickstart_report(tables, trained, world.truth, out / "report.html")
     from govml._config import get_settings
 
     settings = get_settings()
