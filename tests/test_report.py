@@ -400,6 +400,16 @@ def test_build_report_errors(small_world, small_models, configs):
         build_report(empty, model)
 
 
+def test_log_report_stores_the_file_as_an_artifact(tmp_path):
+    from govml import tracking
+
+    path = Report(title="t", sections=(Section("a", "A"),)).write(tmp_path / "r.html")
+    config = tracking.configure(tracking_uri=f"sqlite:///{tmp_path / 'mlruns.db'}", cwd=tmp_path)
+    run_id = log_report(path, run_name="weekly", tags={"k": "v"}, tracking=config)
+    stored = list(tmp_path.glob(f"mlartifacts/govml-reports/{run_id}/artifacts/report/r.html"))
+    assert len(stored) == 1 and stored[0].read_bytes() == path.read_bytes()
+
+
 # --------------------------------------------------------------------------- Chromium
 
 
