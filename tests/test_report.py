@@ -30,6 +30,7 @@ from govml import report as rp
 from govml._exceptions import ConfigError, DataLoadError
 from govml.cli import main
 from govml.report import Figure, Note, Report, Section, Table, build_report, log_report
+from govml.schema import MARKETS
 
 TASKS = ("low_quality", "adversarial")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -306,7 +307,7 @@ def test_size_does_not_grow_with_rows():
         rng = np.random.default_rng(0)
         p = rng.beta(0.5, 20, n)
         y = (rng.random(n) < p).astype(np.int8)
-        market = rng.choice(np.array(govml.schema.MARKETS, dtype=object), n)
+        market = rng.choice(np.array(MARKETS, dtype=object), n)
         tier = np.where(p >= 0.2, "review", np.where(p >= 0.05, "watch", "none"))
         codes = rng.choice(np.array(["VR", "CS", "EQ", None], dtype=object), n)
         importance = pd.DataFrame(
