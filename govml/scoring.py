@@ -244,11 +244,27 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
     return ts.as_unit("us").floor("us")
 
 
+def _decoded(codes: np.ndarray, labels: Sequence[str]) -> pd.Series:
+    """Strings from integer codes into ``labels`` (-1 = missing), built in Arrow (no
+    Python string per row)."""
+    array = pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes, dtype=np.int32), mask=np.asarray(codes) < 0),
+        pa.array(list(labels), type=pa.string()),
+    ).dictionary_decode()
+    return pd.Series(array, dtype="str")
+
+
 def _text_column(series: pd.Series) -> pd.Series:
-    """Any column as pandas' string dtype (missing stays missing)."""
+    """Any column as pandas' string dtype (missing stays missing), index reset."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype(object).where(series.notna(), None)
-    return series.astype("str")
+        labels = [v if isinstance(v, str) else str(v) for v in series.cat.categories]
+        return _decoded(series.cat.codes.to_numpy(), labels)
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series.astype("str").reset_index(drop=True)
+    values = series.astype(object)
+    return values.where(values.notna(), None).astype("str").reset_index(drop=True)
 
 
 def _missing_text(series: pd.Series) -> np.ndarray:
@@ -392,12 +408,26 @@ def _reason_lists(n: int, positions: np.ndarray, codes: pd.DataFrame, k: int) ->
     return pd.Series(pd.arrays.ArrowExtensionArray(array))
 
 
-def _day_strings(times: pd.Series) -> np.ndarray:
+def _day_strings(times: pd.Series) -> pd.Series:
     """``YYYY-MM-DD`` (UTC) per timestamp, formatting each distinct day once."""
-    days = times.dt.tz_convert(None).to_numpy().astype("datetime64[D]")
-    codes, uniques = pd.factorize(days)
-    text = np.array([str(d) for d in uniques.astype("datetime64[D]")], dtype=object)
-    return text[codes] if len(codes) else np.empty(0, dtype=object)
+    days = times.dt.tz_convert(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+    if not len(days):
+        return pd.Series([], dtype="str")
+    first = int(days.min())
+    span = np.arange(first, int(days.max()) + 1).astype("datetime64[D]")
+    return _decoded(days - first, [str(d) for d in span])
+
+
+def _tiers(model: GovmlModel, probability: np.ndarray) -> pd.Series:
+    """:meth:`GovmlModel.tier_of` as a string column, without a Python object per row:
+    the tier with the highest cut not above the probability, ``"none"`` below all."""
+    from govml.model import NO_TIER
+
+    ranked = sorted(model.metadata.thresholds.items(), key=lambda kv: kv[1])
+    cuts = np.array([cut for _, cut in ranked], dtype=np.float64)
+    codes = np.searchsorted(cuts, probability, side="right")  # number of cuts <= p
+    codes[np.isnan(probability)] = 0
+    return _decoded(codes, [NO_TIER, *(name for name, _ in ranked)])
 
 
 def _check_options(top_k: Any, max_unseen_features: Any, reasons_above: Any) -> None:
@@ -553,22 +583,24 @@ def score_frame(
             "name, so each name must be unique"
         )
     n = len(features)
-    index = features.index
     entity = _text_column(features[key])
     if key == _CREATOR:
         creator = entity
     elif _CREATOR in features.columns:
         creator = _text_column(features[_CREATOR])
     else:
-        creator = pd.Series(np.nan, index=index, dtype="str")
+        creator = pd.Series(np.nan, index=range(n), dtype="str")
     market = _text_column(features[_MARKET])
-    times = _utc_times(features[time_col], time_col)
+    times = _utc_times(features[time_col], time_col).reset_index(drop=True)
 
     # ---- row problems, in QUARANTINE_REASONS order
     problems: dict[str, np.ndarray] = {}
     details: dict[str, Any] = {}
     problems["missing_key"] = _missing_text(entity)
-    dup_rows = entity.duplicated(keep=False).to_numpy() & ~problems["missing_key"]
+    if pd.Index(entity).is_unique:
+        dup_rows = np.zeros(n, dtype=bool)
+    else:
+        dup_rows = entity.duplicated(keep=False).to_numpy() & ~problems["missing_key"]
     problems["duplicate_key"] = dup_rows
     problems["missing_time"] = times.isna().to_numpy()
     problems["missing_market"] = _missing_text(market)
@@ -621,7 +653,7 @@ def score_frame(
     else:
         raw = np.empty(0, dtype=np.float64)
     probability = meta.calibration.apply(raw) if len(raw) else np.empty(0)
-    tier = model.tier_of(probability)
+    tier = _tiers(model, probability)
     cut = (
         float(reasons_above)
         if reasons_above is not None
@@ -641,18 +673,23 @@ def score_frame(
         reasons = _reason_lists(len(keep), explain_pos, codes, int(top_k))
     else:
         reasons = _empty_reasons(len(keep))
-    kept_times = times.iloc[keep] if len(keep) != n else times
+    everything = len(keep) == n
+    kept_times = times if everything else times.iloc[keep]
+
+    def kept(column: pd.Series) -> pd.Series:
+        return column if everything else column.iloc[keep].reset_index(drop=True)
+
     scored = pd.DataFrame(
         {
             "task": pd.Series(task, index=range(len(keep)), dtype="str"),
-            "entity_id": entity.iloc[keep].reset_index(drop=True),
-            "creator_id": creator.iloc[keep].reset_index(drop=True),
-            "market": market.iloc[keep].reset_index(drop=True),
-            "date": pd.Series(_day_strings(kept_times), dtype="str"),
+            "entity_id": kept(entity),
+            "creator_id": kept(creator),
+            "market": kept(market),
+            "date": _day_strings(kept_times),
             "prediction_time": kept_times.reset_index(drop=True),
             "score": probability,
             "raw_score": raw,
-            "tier": pd.Series(tier, dtype="str"),
+            "tier": tier,
             "unseen_category": unseen_count[keep] > 0,
             "reasons": reasons,
             "model_name": pd.Series(meta.name, index=range(len(keep)), dtype="str"),
