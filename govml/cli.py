@@ -95,13 +95,14 @@ def _load(args: argparse.Namespace):
 def _spark_tables(args: argparse.Namespace):
     """--engine spark: start (or reuse) a SparkSession and read the tables with it."""
     from govml.schema import ColumnMapping
-    from govml.spark import read_tables, spark_session
+    from govml.spark import check_spark, read_tables, spark_session
 
     if getattr(args, "assume_timezone", None):
         raise ConfigError(
             "--assume-timezone does not apply to --engine spark: the Spark engine reads "
             "timestamp columns as instants; export aware timestamps or use --engine pandas"
         )
+    check_spark()  # a missing pyspark or Java is one line, before any progress output
     mapping = ColumnMapping.from_yaml(args.mapping) if getattr(args, "mapping", None) else None
     with _Step("starting Spark"):
         spark = spark_session()
