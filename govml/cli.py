@@ -113,6 +113,8 @@ def _spark_tables(args: argparse.Namespace):
 def _spark_features(args: argparse.Namespace) -> int:
     from govml.spark import write_features
 
+    if Path(args.out).exists() and not args.overwrite:  # before Spark starts
+        raise DataLoadError(f"{args.out} already exists; pass --overwrite to replace it")
     tables = _spark_tables(args)
     with _Step(f"building {args.task} features point in time on Spark into {args.out}"):
         written = write_features(
