@@ -59,7 +59,7 @@ import math
 import os
 import re
 import struct
-import tempfile
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -505,13 +505,15 @@ class Report:
                 "summaries, never per-row data)"
             )
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        # a new file in the same folder, with the permissions the umask gives (mkstemp
+        # would make it private), then renamed over the target
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with open(tmp, "xb") as fh:
                 fh.write(payload)
             os.replace(tmp, out)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return out
 

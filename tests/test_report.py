@@ -368,6 +368,10 @@ def test_block_and_report_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"has no section 'b'; its sections are \['a'\]"):
         report.section("b")
     out = report.write(tmp_path / "sub" / "r.html")
+    plain = tmp_path / "plain.html"
+    plain.write_bytes(b"x")  # a file as open() creates it: the report is no more private
+    assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary file left
     with pytest.raises(DataLoadError, match="already exists; pass overwrite=True"):
         report.write(out)
     assert report.write(out, overwrite=True) == out
