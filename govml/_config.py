@@ -28,7 +28,28 @@ __all__ = ["Settings", "get_settings"]
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved runtime settings. Build one with :func:`get_settings`."""
+    """Resolved runtime settings. Build one with :func:`get_settings`.
+
+    Attributes
+    ----------
+    tracking_uri : str
+        MLflow tracking URI (``sqlite:///...`` for the embedded store, or a server).
+    artifact_location : str
+        Where new MLflow experiments store their artifacts.
+    models_dir, data_dir : Path
+        Default folders for saved models and for tables.
+    n_jobs : int
+        LightGBM threads (0 = all cores).
+
+    Examples
+    --------
+    >>> from govml import get_settings
+    >>> s = get_settings(cwd="/srv/govml")
+    >>> type(s).__name__, s.n_jobs >= 0
+    ('Settings', True)
+    >>> s.tracking_is_embedded == s.tracking_uri.startswith("sqlite:///")
+    True
+    """
 
     tracking_uri: str
     artifact_location: str
@@ -38,7 +59,18 @@ class Settings:
 
     @property
     def tracking_is_embedded(self) -> bool:
-        """True when tracking goes to the local SQLite store (no server configured)."""
+        """True when tracking goes to the local SQLite store (no server configured).
+
+        Examples
+        --------
+        >>> from dataclasses import replace
+        >>> from govml import get_settings
+        >>> s = get_settings(cwd="/srv/govml")
+        >>> replace(s, tracking_uri="sqlite:////srv/govml/mlruns.db").tracking_is_embedded
+        True
+        >>> replace(s, tracking_uri="http://mlflow:5000").tracking_is_embedded
+        False
+        """
         return self.tracking_uri.startswith("sqlite:///")
 
 

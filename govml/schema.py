@@ -164,6 +164,13 @@ class ColumnSpec:
     ``kind`` is the logical type: ``string`` (ids and free text), ``int`` (counts),
     ``float``, ``bool``, ``timestamp`` (UTC, see module docstring) or ``enum``
     (values from ``values``). ``min``/``max`` bound numbers inclusively.
+
+    Examples
+    --------
+    >>> from govml.schema import CONTRACT
+    >>> spec = CONTRACT["sessions"].column("static_frame_share")
+    >>> spec.kind, spec.min, spec.max, spec.nullable
+    ('float', 0.0, 1.0, False)
     """
 
     name: str
@@ -179,7 +186,14 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class ForeignKey:
-    """``table.column`` values must exist in ``ref_table.ref_column`` (nulls allowed if the column is nullable)."""
+    """``table.column`` values must exist in ``ref_table.ref_column`` (nulls allowed if the column is nullable).
+
+    Examples
+    --------
+    >>> from govml.schema import CONTRACT
+    >>> [(fk.column, fk.ref_table) for fk in CONTRACT["reviews"].foreign_keys]
+    [('session_id', 'sessions')]
+    """
 
     column: str
     ref_table: str
@@ -191,7 +205,17 @@ class TableSpec:
     """One table of the contract: its key, its known-at column, columns and cross-column rules.
 
     ``ordered`` lists ``(earlier, later)`` column pairs where ``later >= earlier`` must
-    hold on every row where both are present.
+    hold on every row where both are present. :data:`CONTRACT` maps each table name to its
+    spec.
+
+    Examples
+    --------
+    >>> from govml.schema import CONTRACT
+    >>> spec = CONTRACT["sessions"]
+    >>> spec.key, spec.known_at, spec.ordered
+    ('session_id', 'ended_at', (('started_at', 'ended_at'),))
+    >>> spec.required_columns[:3]
+    ('session_id', 'creator_id', 'started_at')
     """
 
     name: str
@@ -204,7 +228,14 @@ class TableSpec:
     ordered: tuple[tuple[str, str], ...] = field(default=())
 
     def column(self, name: str) -> ColumnSpec:
-        """The spec of column ``name`` (``KeyError`` if the contract has no such column)."""
+        """The spec of column ``name`` (``KeyError`` if the contract has no such column).
+
+        Examples
+        --------
+        >>> from govml.schema import CONTRACT
+        >>> CONTRACT["reviews"].column("sample_reason").values
+        ('random_audit', 'viewer_report', 'risk_queue')
+        """
         for col in self.columns:
             if col.name == name:
                 return col
@@ -212,10 +243,26 @@ class TableSpec:
 
     @property
     def required_columns(self) -> tuple[str, ...]:
+        """Names of the columns a table must hold (optional ones are added when absent).
+
+        Examples
+        --------
+        >>> from govml.schema import CONTRACT
+        >>> CONTRACT["creators"].required_columns
+        ('creator_id', 'market', 'category', 'onboarded_at', 'is_business', 'commission_rate')
+        """
         return tuple(c.name for c in self.columns if c.required)
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """Names of every contract column, required or optional, in contract order.
+
+        Examples
+        --------
+        >>> from govml.schema import CONTRACT
+        >>> len(CONTRACT["sessions"].column_names) >= len(CONTRACT["sessions"].required_columns)
+        True
+        """
         return tuple(c.name for c in self.columns)
 
 
@@ -410,6 +457,18 @@ class Tables:
 
     Build one by hand (``Tables(creators=..., sessions=..., ...)``), from files with
     :func:`govml.load_tables`, or from the simulator. govml never mutates these frames.
+    Pass them through :func:`govml.validate_tables` to get contract dtypes.
+
+    Examples
+    --------
+    >>> import govml
+    >>> tables = govml.simulate(n_creators=40, n_days=14, seed=1).tables
+    >>> tables["sessions"] is tables.sessions
+    True
+    >>> [name for name, frame in tables.items()]
+    ['creators', 'sessions', 'outcomes', 'violations', 'actions', 'reviews']
+    >>> tables.n_rows()["creators"]
+    40
     """
 
     creators: pd.DataFrame
@@ -425,11 +484,26 @@ class Tables:
         return getattr(self, name)
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
-        """``(name, frame)`` pairs in contract order."""
+        """``(name, frame)`` pairs in contract order.
+
+        Examples
+        --------
+        >>> from govml.schema import TABLE_NAMES, Tables, empty_table
+        >>> tables = Tables(**{name: empty_table(name) for name in TABLE_NAMES})
+        >>> [(name, len(frame)) for name, frame in tables.items()][:2]
+        [('creators', 0), ('sessions', 0)]
+        """
         return [(name, getattr(self, name)) for name in TABLE_NAMES]
 
     def n_rows(self) -> dict[str, int]:
-        """Row count per table, in contract order."""
+        """Row count per table, in contract order.
+
+        Examples
+        --------
+        >>> from govml.schema import TABLE_NAMES, Tables, empty_table
+        >>> Tables(**{name: empty_table(name) for name in TABLE_NAMES}).n_rows()
+        {'creators': 0, 'sessions': 0, 'outcomes': 0, 'violations': 0, 'actions': 0, 'reviews': 0}
+        """
         return {name: len(frame) for name, frame in self.items()}
 
 
@@ -513,11 +587,28 @@ class Problem:
 
     @property
     def where(self) -> str:
-        """``table`` or ``table.column``."""
+        """``table`` or ``table.column``.
+
+        Examples
+        --------
+        >>> Problem("sessions", "viewers", "bounds", "values must be >= 0").where
+        'sessions.viewers'
+        >>> Problem("reviews", None, "missing_table", "no reviews table").where
+        'reviews'
+        """
         return self.table if self.column is None else f"{self.table}.{self.column}"
 
     def render(self, *, total: int | None = None) -> str:
-        """The problem as a few indented lines; ``total`` is the table's row count."""
+        """The problem as a few indented lines; ``total`` is the table's row count.
+
+        Examples
+        --------
+        >>> p = Problem("sessions", "viewers", "bounds", "values must be >= 0", n_failing=2,
+        ...             hint="counts cannot be negative")
+        >>> print(p.render(total=40))
+        sessions.viewers [bounds] 2 of 40 rows: values must be >= 0
+            fix: counts cannot be negative
+        """
         if self.n_failing and self.check not in _TABLE_LEVEL:
             if total is None:
                 count = f"{self.n_failing:,} row{'s' if self.n_failing != 1 else ''}"
@@ -555,6 +646,18 @@ class ValidationReport:
     True
     >>> print(report)
     data contract: OK, every check passed (creators=3, sessions=9 rows)
+
+    A report from :func:`check_tables` on tables with a broken column:
+
+    >>> import dataclasses
+    >>> import govml
+    >>> tables = govml.simulate(n_creators=40, n_days=14, seed=1).tables
+    >>> broken = dataclasses.replace(tables, sessions=tables.sessions.assign(viewers=-1))
+    >>> report = govml.check_tables(broken)
+    >>> report.ok, report.checks_failed
+    (False, ('bounds',))
+    >>> report.to_frame()[["table", "column", "check"]].to_dict("records")
+    [{'table': 'sessions', 'column': 'viewers', 'check': 'bounds'}]
     """
 
     problems: tuple[Problem, ...]
@@ -562,16 +665,42 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        """True when no problem was found."""
+        """True when no problem was found.
+
+        Examples
+        --------
+        >>> ValidationReport(problems=(), n_rows={}).ok
+        True
+        """
         return not self.problems
 
     @property
     def checks_failed(self) -> tuple[str, ...]:
-        """Names of the checks that failed, each once, in report order."""
+        """Names of the checks that failed, each once, in report order.
+
+        Examples
+        --------
+        >>> problems = (
+        ...     Problem("creators", "market", "enum", "unknown market 'XX'", n_failing=1),
+        ...     Problem("sessions", "viewers", "bounds", "below 0", n_failing=3),
+        ...     Problem("sessions", "likes", "bounds", "below 0", n_failing=1),
+        ... )
+        >>> ValidationReport(problems=problems, n_rows={}).checks_failed
+        ('enum', 'bounds')
+        """
         return tuple(dict.fromkeys(p.check for p in self.problems))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per problem: table, column, check, n_failing, message, examples, hint."""
+        """One row per problem: table, column, check, n_failing, message, examples, hint.
+
+        Examples
+        --------
+        >>> p = Problem("sessions", "viewers", "bounds", "below 0", n_failing=3)
+        >>> ValidationReport(problems=(p,), n_rows={"sessions": 10}).to_frame()[
+        ...     ["table", "column", "n_failing"]]
+              table   column  n_failing
+        0  sessions  viewers          3
+        """
         return pd.DataFrame(
             [
                 {
@@ -1686,7 +1815,15 @@ class ColumnMapping:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ColumnMapping:
-        """Build a mapping from ``{"files": {...}, "columns": {...}}`` (both optional)."""
+        """Build a mapping from ``{"files": {...}, "columns": {...}}`` (both optional).
+
+        Examples
+        --------
+        >>> from govml.schema import ColumnMapping
+        >>> m = ColumnMapping.from_dict({"columns": {"creators": {"seller_id": "creator_id"}}})
+        >>> dict(m.files), m.columns["creators"]
+        ({}, {'seller_id': 'creator_id'})
+        """
         data = _mapping_section(data, "mapping")
         unknown = sorted(str(k) for k in data if k not in ("files", "columns"))
         if unknown:
@@ -1738,6 +1875,14 @@ class ColumnMapping:
         MappingError
             A mapped column is absent from the frame, or renaming would give two columns
             the same name. ``source`` (a file name) is named in the message.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.schema import ColumnMapping
+        >>> m = ColumnMapping(columns={"creators": {"seller_id": "creator_id"}})
+        >>> m.rename("creators", pd.DataFrame({"seller_id": ["c1"], "market": ["ID"]})).columns.tolist()
+        ['creator_id', 'market']
         """
         renames = self.columns.get(table, {})
         if not renames:
