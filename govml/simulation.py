@@ -549,18 +549,45 @@ class SimulationConfig:
     # ------------------------------------------------------------------ derived
     @property
     def end(self) -> dt.date:
-        """The first day after the period (UTC midnight; exclusive)."""
+        """The first day after the period (UTC midnight; exclusive).
+
+        Examples
+        --------
+        >>> from govml import SimulationConfig
+        >>> SimulationConfig(n_creators=40, n_days=14, start="2025-08-15").end
+        datetime.date(2025, 8, 29)
+        """
         return self.start + dt.timedelta(days=self.n_days)
 
     @property
     def pattern_day(self) -> int:
-        """The day (0-based) the injected pattern starts."""
+        """The day (0-based) the injected pattern starts.
+
+        ``pattern_start_day`` when given, else 70% into the period.
+
+        Examples
+        --------
+        >>> from govml import SimulationConfig
+        >>> SimulationConfig(n_creators=40, n_days=100).pattern_day
+        70
+        >>> SimulationConfig(n_creators=40, n_days=100, pattern_start_day=5).pattern_day
+        5
+        """
         if self.pattern_start_day is not None:
             return self.pattern_start_day
         return min(self.n_days - 1, int(0.7 * self.n_days))
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the parameters (``SimulationConfig(**d)`` rebuilds it)."""
+        """A JSON-ready dict of the parameters (``SimulationConfig(**d)`` rebuilds it).
+
+        Examples
+        --------
+        >>> from govml import SimulationConfig
+        >>> config = SimulationConfig(n_creators=40, n_days=14, start="2025-08-15")
+        >>> d = config.to_dict()
+        >>> d["start"], SimulationConfig(**d) == config
+        ('2025-08-15', True)
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -721,6 +748,15 @@ class InjectedPattern:
         What the pattern looks like in the data.
     bot_multiplier : float
         Median bot viewers per organic viewer.
+
+    Examples
+    --------
+    >>> import govml
+    >>> pattern = govml.simulate(n_creators=40, n_days=14, seed=1).truth.pattern
+    >>> pattern.market, str(pattern.started_at)
+    ('VN', '2025-08-24 00:00:00+00:00')
+    >>> len(pattern.creator_ids) > 0, pattern.bot_multiplier
+    (True, 4.0)
     """
 
     market: str
@@ -730,7 +766,16 @@ class InjectedPattern:
     bot_multiplier: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (``started_at`` as ISO 8601)."""
+        """JSON-ready fields (``started_at`` as ISO 8601).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml import InjectedPattern
+        >>> p = InjectedPattern("VN", pd.Timestamp("2025-08-24", tz="UTC"), ("C1",), "bots", 4.0)
+        >>> p.to_dict()["started_at"]
+        '2025-08-24T00:00:00+00:00'
+        """
         return {
             "market": self.market,
             "started_at": self.started_at.isoformat(),
@@ -741,7 +786,16 @@ class InjectedPattern:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InjectedPattern:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml import InjectedPattern
+        >>> p = InjectedPattern("VN", pd.Timestamp("2025-08-24", tz="UTC"), ("C1",), "bots", 4.0)
+        >>> InjectedPattern.from_dict(p.to_dict()) == p
+        True
+        """
         return cls(
             market=str(data["market"]),
             started_at=pd.Timestamp(data["started_at"]).tz_convert("UTC").as_unit("us"),
@@ -781,6 +835,18 @@ class GroundTruth:
         The injected abuse.
     config : SimulationConfig
         The parameters of the world.
+
+    Examples
+    --------
+    >>> import govml
+    >>> world = govml.simulate(n_creators=40, n_days=14, seed=1)
+    >>> truth = world.truth
+    >>> truth  # doctest: +ELLIPSIS
+    GroundTruth(sessions=..., creators=40, adversarial=..., pattern=VN@2025-08-24)
+    >>> truth.sessions["session_id"].equals(world.tables.sessions["session_id"])
+    True
+    >>> truth.sessions[["p_low_quality", "is_low_quality"]].dtypes.astype(str).tolist()
+    ['float64', 'bool']
     """
 
     sessions: pd.DataFrame = field(repr=False)
@@ -798,7 +864,15 @@ class GroundTruth:
 
     @property
     def honest_session_label_prob(self) -> float:
-        """Per honest stream, the probability of the label event (a confirmed false positive)."""
+        """Per honest stream, the probability of the label event (a confirmed false positive).
+
+        Examples
+        --------
+        >>> import govml
+        >>> truth = govml.simulate(n_creators=40, n_days=14, seed=1).truth
+        >>> 0 < truth.honest_session_label_prob < 0.01
+        True
+        """
         return _honest_label_prob(self.config)
 
     # ------------------------------------------------------------------ queries
@@ -989,6 +1063,15 @@ class SimulatedWorld:
     truth : GroundTruth
         The latent truth (never part of the tables).
     config : SimulationConfig
+
+    Examples
+    --------
+    >>> import govml
+    >>> world = govml.simulate(n_creators=40, n_days=14, seed=1)
+    >>> world  # doctest: +ELLIPSIS
+    SimulatedWorld(40 creators x 14 days, seed 1: creators=40, sessions=..., reviews=...)
+    >>> world.config.n_days, len(world.truth.creators) == len(world.tables.creators)
+    (14, True)
     """
 
     tables: Tables = field(repr=False)
