@@ -13,7 +13,16 @@ __all__ = ["TableSummary", "TablesSummary", "summarize_tables"]
 
 @dataclass(frozen=True)
 class TableSummary:
-    """Rows and known-at time range of one table."""
+    """Rows and known-at time range of one table (``first``/``last`` are None when empty).
+
+    Examples
+    --------
+    >>> import govml
+    >>> summary = govml.summarize_tables(govml.simulate(n_creators=40, n_days=14, seed=1).tables)
+    >>> sessions = summary.tables[1]
+    >>> sessions.name, sessions.known_at, sessions.first <= sessions.last
+    ('sessions', 'ended_at', True)
+    """
 
     name: str
     n_rows: int
@@ -24,7 +33,37 @@ class TableSummary:
 
 @dataclass(frozen=True)
 class TablesSummary:
-    """What a governance analyst wants to see first about a set of tables."""
+    """What a governance analyst wants to see first about a set of tables.
+
+    Build one with :func:`summarize_tables`; ``str(summary)`` is the text
+    ``govml quickstart`` prints.
+
+    Attributes
+    ----------
+    tables : tuple of TableSummary
+        Rows and known-at range of each table, in contract order.
+    creators_by_market, sessions_by_market : Series
+        Counts per market, largest first.
+    reviews_by_sample_reason : Series
+        Reviews per sample reason (random audit, viewer report, risk queue).
+    low_quality_rate_by_sample_reason : Series
+        Share of reviewed sessions judged low quality, per sample reason.
+    violations_by_kind, actions_by_kind : Series
+        Counts per kind, largest first.
+    overturned_share : float
+        Share of violations overturned on appeal.
+
+    Examples
+    --------
+    >>> import govml
+    >>> summary = govml.summarize_tables(govml.simulate(n_creators=40, n_days=14, seed=1).tables)
+    >>> [t.name for t in summary.tables][:3]
+    ['creators', 'sessions', 'outcomes']
+    >>> int(summary.creators_by_market.sum()), 0.0 <= summary.overturned_share <= 1.0
+    (40, True)
+    >>> print(str(summary).splitlines()[-2])
+    violations overturned on appeal: 0.0%
+    """
 
     tables: tuple[TableSummary, ...]
     creators_by_market: pd.Series
@@ -36,7 +75,16 @@ class TablesSummary:
     actions_by_kind: pd.Series
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per table: rows and known-at range."""
+        """One row per table: rows and known-at range.
+
+        Examples
+        --------
+        >>> import govml
+        >>> summary = govml.summarize_tables(govml.simulate(n_creators=40, n_days=14, seed=1).tables)
+        >>> frame = summary.to_frame()
+        >>> frame.columns.tolist(), frame.loc["sessions", "known_at"]
+        (['rows', 'known_at', 'first', 'last'], 'ended_at')
+        """
         return pd.DataFrame(
             [
                 {
