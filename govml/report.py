@@ -280,7 +280,8 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f6}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.time{white-space:nowrap}
 .note{border-left:4px solid var(--line);padding:4px 10px;margin:8px 0;color:var(--muted)}
 .note.warning{border-color:var(--warnline);background:var(--warn);color:var(--fg)}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0}
@@ -295,28 +296,30 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _cell(value: Any) -> tuple[str, bool]:
-    """Display text of a table cell and whether it is numeric (right-aligned)."""
+def _cell(value: Any) -> tuple[str, str]:
+    """Display text of a table cell and its CSS class (``num``, ``time`` or ``""``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return "–", False
+        return "–", ""
     if isinstance(value, bool | np.bool_):
-        return ("yes" if value else "no"), False
+        return ("yes" if value else "no"), ""
     if isinstance(value, int | np.integer):
-        return f"{int(value):,}", True
+        return f"{int(value):,}", "num"
     if isinstance(value, float | np.floating):
         v = float(value)
         if not math.isfinite(v):
-            return str(v), True
-        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-            return f"{v:.3g}", True
-        return (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"), True
+            return str(v), "num"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}", "num"
+        if v != 0 and abs(v) < 1e-3:
+            return f"{v:.3g}", "num"
+        return f"{v:.4g}", "num"
     if isinstance(value, pd.Timestamp):
         if value.hour == value.minute == value.second == value.microsecond == 0:
-            return value.strftime("%Y-%m-%d"), False
-        return value.strftime("%Y-%m-%d %H:%M"), False
+            return value.strftime("%Y-%m-%d"), "time"
+        return value.strftime("%Y-%m-%d %H:%M"), "time"
     if isinstance(value, pd.Timedelta):
-        return str(value), False
-    return str(value), False
+        return str(value), "time"
+    return str(value), ""
 
 
 def _table_html(table: Table) -> str:
@@ -326,9 +329,9 @@ def _table_html(table: Table) -> str:
     for values in frame.itertuples(index=False, name=None):
         cells = []
         for v in values:
-            text, numeric = _cell(v)
+            text, kind = _cell(v)
             cells.append(
-                f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>"
+                f'<td class="{kind}">{_esc(text)}</td>' if kind else f"<td>{_esc(text)}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = f'<p class="caption">{_esc(table.caption)}</p>' if table.caption else ""

@@ -289,6 +289,25 @@ def test_user_strings_are_escaped(small_world, small_models, configs):
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;amp&quot;" in html_text
 
 
+def test_table_cells_are_formatted_for_people():
+    frame = pd.DataFrame(
+        {
+            "gmv": [266866.3, np.nan],
+            "rate": [0.0001234, 0.5],
+            "n": [12345, 7],
+            "flag": [True, False],
+            "day": [pd.Timestamp("2026-03-13", tz="UTC"), pd.NaT],
+        }
+    )
+    html_text = Report(title="t", sections=(Section("s", "S", (Table("t", frame),)),)).to_html()
+    body = re.search(r"<tbody>(.*)</tbody>", html_text).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
+    assert cells == [
+        "266,866", "0.000123", "12,345", "yes", "2026-03-13",
+        "–", "0.5", "7", "no", "–",
+    ]  # fmt: skip
+
+
 def test_dollar_signs_in_labels_are_not_mathtext():
     # "$" starts matplotlib mathtext; an unbalanced one would fail to render
     p = np.linspace(0.001, 0.9, 500)
