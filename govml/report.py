@@ -1806,14 +1806,20 @@ def build_report(
 
     Examples
     --------
+    >>> import os, tempfile
     >>> import govml
     >>> from govml.report import build_report
-    >>> world = govml.simulate(n_creators=300, n_days=100, seed=1)
-    >>> result = govml.train_task(world.tables, "low_quality", track=False)
-    >>> report = build_report(world.tables, result.model, period_days=14)  # doctest: +SKIP
-    >>> [s.key for s in report.sections]  # doctest: +SKIP
+    >>> world = govml.simulate(n_creators=200, n_days=90, seed=1)
+    >>> fast = govml.default_config("low_quality").override(
+    ...     {"model.num_boost_round": 30, "evaluation.n_bootstrap": 0})
+    >>> result = govml.train_task(world.tables, fast, track=False)
+    >>> report = build_report(world.tables, result.model, configs={"low_quality": fast},
+    ...                       period_days=14, monitor=False)
+    >>> [s.key for s in report.sections]
     ['overview', 'scores', 'performance', 'reasons']
-    >>> report.write("report.html", overwrite=True)  # doctest: +SKIP
+    >>> path = report.write(os.path.join(tempfile.mkdtemp(), "report.html"))
+    >>> path.stat().st_size < 1024 * 1024
+    True
     """
     from govml.schema import Tables
 
@@ -2057,6 +2063,13 @@ def log_report(
         If the file does not exist.
     TrackingError
         If the tracking store cannot be used.
+
+    Examples
+    --------
+    >>> from govml.report import Report, Section, log_report
+    >>> path = Report(title="t", sections=(Section("a", "A"),)).write(
+    ...     "report.html", overwrite=True)  # doctest: +SKIP
+    >>> run_id = log_report(path, run_name="weekly")  # doctest: +SKIP
     """
     from govml.tracking import start_run
 
