@@ -12,7 +12,17 @@ __all__ = ["build_features", "data_time_range"]
 
 
 def data_time_range(tables: Tables) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last session end in the tables (the range queries must fall in)."""
+    """First and last session end in the tables (the range queries must fall in).
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.features import data_time_range
+    >>> tables = govml.simulate(n_creators=40, n_days=14, seed=1).tables
+    >>> first, last = data_time_range(tables)
+    >>> str(first.date()), str(last.date()), str(first.tz)
+    ('2025-08-15', '2025-08-28', 'UTC')
+    """
     ended = tables.sessions["ended_at"]
     return ended.min(), ended.max()
 

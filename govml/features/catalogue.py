@@ -30,7 +30,19 @@ __all__ = [
 @dataclass(frozen=True)
 class ReasonGroup:
     """A business-language reason: a stable ``code``, a short ``label`` and the sentence
-    shown when the group pushes a score up."""
+    shown when the group pushes a score up.
+
+    :data:`REASON_GROUPS` holds every group by code, in display order.
+
+    Examples
+    --------
+    >>> from govml.features import REASON_GROUPS
+    >>> group = REASON_GROUPS["VR"]
+    >>> group.code, group.label
+    ('VR', 'viewer reports')
+    >>> list(REASON_GROUPS)[:4]
+    ['VR', 'CS', 'EQ', 'EA']
+    """
 
     code: str
     label: str
@@ -76,7 +88,32 @@ REASON_GROUPS: dict[str, ReasonGroup] = {g.code: g for g in _GROUPS}
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One catalogue entry."""
+    """One catalogue entry.
+
+    Attributes
+    ----------
+    name : str
+        Feature (column) name.
+    description : str
+        What the feature measures, in one line.
+    reason_group : str
+        Code of its :class:`ReasonGroup` (a key of :data:`REASON_GROUPS`).
+    source : str
+        Table(s) it is computed from.
+    window : str or None
+        Trailing window label (``"7d"``, ...), None for unwindowed features.
+    task : str
+        ``"low_quality"`` or ``"adversarial"``.
+    categorical : bool, default False
+
+    Examples
+    --------
+    >>> from govml.features import FeatureSpec
+    >>> spec = FeatureSpec("lq_score_mean_7d", "mean content-model score over 7 days",
+    ...                    "MS", "content_scores", "7d", "adversarial")
+    >>> spec.reason_group, spec.categorical
+    ('MS', False)
+    """
 
     name: str
     description: str
@@ -98,6 +135,16 @@ class WindowBlock:
     ``values`` maps a value column to ``(description, reason_group)``; the builders run
     :func:`govml.features.trailing_windows` with exactly these settings, and
     :meth:`specs` lists the resulting features for the catalogue.
+
+    Examples
+    --------
+    >>> from govml.features.catalogue import WindowBlock
+    >>> block = WindowBlock("outcomes", "o_", (("is_refund", "refunds", "RC"),),
+    ...                     windows=("7D",), aggregations=("sum",), count_group="RC")
+    >>> [s.name for s in block.specs("adversarial")]
+    ['o_count_7d', 'o_is_refund_sum_7d']
+    >>> block.value_columns, block.engine_aggregations
+    (['is_refund'], ('count', 'sum'))
     """
 
     source: str
@@ -110,6 +157,16 @@ class WindowBlock:
     time_since_last: bool = False
 
     def specs(self, task: str) -> list[FeatureSpec]:
+        """Catalogue entries of the block's features for ``task``, in frame order.
+
+        Examples
+        --------
+        >>> from govml.features.catalogue import WindowBlock
+        >>> block = WindowBlock("sessions", "s_", (("gmv", "GMV", "SA"),),
+        ...                     windows=("7D", "30D"), aggregations=("max",))
+        >>> [s.window for s in block.specs("adversarial")]
+        ['7d', '30d']
+        """
         out: list[FeatureSpec] = []
         for w in self.windows:
             wl = window_label(w)
@@ -153,10 +210,12 @@ class WindowBlock:
 
     @property
     def value_columns(self) -> list[str]:
+        """The value columns the block aggregates (see the class example)."""
         return [v[0] for v in self.values]
 
     @property
     def engine_aggregations(self) -> tuple[str, ...]:
+        """The aggregations passed to the window engine (``count`` first when counted)."""
         aggs = tuple(a for a in self.aggregations if a != "count")
         return (("count",) if self.count_group is not None else ()) + aggs
 
@@ -233,7 +292,21 @@ def catalogue(task: str | None = None, *, extra: Sequence[FeatureSpec] = ()) -> 
 
 
 def catalogue_version(specs: Iterable[FeatureSpec]) -> str:
-    """A short content hash of catalogue entries: changes whenever a feature changes."""
+    """A short content hash of catalogue entries: changes whenever a feature changes.
+
+    A saved model records the version of the features it was trained on, so a scoring
+    job can tell when the feature definitions moved under it.
+
+    Examples
+    --------
+    >>> from govml.features import FeatureSpec, catalogue_version, session_feature_specs
+    >>> version = catalogue_version(session_feature_specs())
+    >>> len(version), version == catalogue_version(session_feature_specs())
+    (12, True)
+    >>> extra = FeatureSpec("lq_max_7d", "max content score", "MS", "scores", "7d", "low_quality")
+    >>> catalogue_version([*session_feature_specs(), extra]) == version
+    False
+    """
     payload = json.dumps(
         [[s.name, s.description, s.reason_group, s.source, s.window] for s in specs],
         sort_keys=True,

@@ -339,7 +339,18 @@ class ExtraEvents:
         object.__setattr__(self, "_block", block)
 
     def specs(self) -> list[FeatureSpec]:
-        """Catalogue entries of this table's features."""
+        """Catalogue entries of this table's features.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> at = pd.Timestamp("2026-01-02", tz="UTC")
+        >>> scores = pd.DataFrame({"creator_id": ["c1"], "at": [at], "lq": [0.8]})
+        >>> extra = ExtraEvents(scores, name="cm", time="at", values={"lq": "content score"},
+        ...                     windows=("7D",), aggregations=("max",))
+        >>> [(s.name, s.reason_group) for s in extra.specs()]
+        [('cm_count_7d', 'MS'), ('cm_lq_max_7d', 'MS')]
+        """
         return self._block.specs(TASK)
 
 
@@ -352,7 +363,26 @@ def _derived_specs() -> list[FeatureSpec]:
 
 
 def creator_feature_specs(extra: Sequence[ExtraEvents] = ()) -> list[FeatureSpec]:
-    """Catalogue entries of the creator feature set, in frame order."""
+    """Catalogue entries of the creator feature set, in frame order.
+
+    Parameters
+    ----------
+    extra : sequence of ExtraEvents
+        User-supplied event tables whose entries are appended.
+
+    Returns
+    -------
+    list of FeatureSpec
+
+    Examples
+    --------
+    >>> from govml.features import creator_feature_specs
+    >>> specs = creator_feature_specs()
+    >>> [s.name for s in specs[:2]], {s.task for s in specs}
+    (['market', 'category'], {'adversarial'})
+    >>> [s.name for s in specs if s.categorical]
+    ['market', 'category']
+    """
     specs = [
         FeatureSpec("market", "market of the creator", "MK", "creators", None, TASK, True),
         FeatureSpec(

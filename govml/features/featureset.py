@@ -31,6 +31,16 @@ class FeatureSet:
         The subset of ``features`` that are categorical.
     catalogue_version : str
         Hash of the catalogue entries of ``features`` (see ``catalogue_version``).
+
+    Examples
+    --------
+    >>> import govml
+    >>> tables = govml.simulate(n_creators=40, n_days=14, seed=1).tables
+    >>> fs = govml.session_features(tables)
+    >>> fs.task, fs.key, fs.time_col, fs.categorical
+    ('low_quality', ('session_id',), 'ended_at', ('market', 'category'))
+    >>> len(fs) == len(tables.sessions), fs.X.columns.tolist() == list(fs.features)
+    (True, True)
     """
 
     frame: pd.DataFrame
@@ -43,7 +53,15 @@ class FeatureSet:
 
     @property
     def X(self) -> pd.DataFrame:
-        """The model input columns only."""
+        """The model input columns only (a new frame, in ``features`` order).
+
+        Examples
+        --------
+        >>> import govml
+        >>> fs = govml.session_features(govml.simulate(n_creators=40, n_days=14, seed=1).tables)
+        >>> fs.X.shape[1] == len(fs.features), "session_id" in fs.X
+        (True, False)
+        """
         return self.frame[list(self.features)]
 
     def __len__(self) -> int:

@@ -89,7 +89,15 @@ REVIEW_BLOCK = WindowBlock(
 
 
 def history_feature_specs(task: str) -> list[FeatureSpec]:
-    """Catalogue entries of :func:`creator_history`'s columns."""
+    """Catalogue entries of :func:`creator_history`'s columns.
+
+    Examples
+    --------
+    >>> from govml.features.history import history_feature_specs
+    >>> specs = history_feature_specs("low_quality")
+    >>> specs[0].name, specs[0].reason_group, {s.task for s in specs}
+    ('points_active', 'VH', {'low_quality'})
+    """
     specs = [
         FeatureSpec(
             "points_active",
@@ -283,6 +291,23 @@ class WindowCall:
     ``events`` carries the ``key`` column (a categorical ``creator_id``, see
     :class:`_CreatorIndex`, unless said otherwise), the ``time`` column and the block's
     value columns. ``benchmarks/bench_features.py`` replays these calls.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.features.catalogue import WindowBlock
+    >>> from govml.features.history import WindowCall
+    >>> ts = lambda s: pd.Timestamp(s, tz="UTC")
+    >>> events = pd.DataFrame({"creator_id": ["a", "a", "b"],
+    ...                        "at": [ts("2026-01-01"), ts("2026-01-05"), ts("2026-01-02")],
+    ...                        "gmv": [10.0, 30.0, 5.0]})
+    >>> block = WindowBlock("sessions", "s_", (("gmv", "GMV", "SA"),), ("7D",), ("sum",))
+    >>> call = WindowCall(events, time="at", block=block)
+    >>> queries = pd.DataFrame({"creator_id": ["a", "b"], "t": [ts("2026-01-06")] * 2})
+    >>> call.run(queries, "t")["s_gmv_sum_7d"].tolist()
+    [40.0, 5.0]
+    >>> len(call.take([0]).events)
+    1
     """
 
     events: pd.DataFrame
@@ -291,7 +316,10 @@ class WindowCall:
     key: str = "creator_id"
 
     def run(self, queries: pd.DataFrame, query_time: str) -> pd.DataFrame:
-        """The block's columns for ``queries`` (with the ``key`` column and ``query_time``)."""
+        """The block's columns for ``queries`` (with the ``key`` column and ``query_time``).
+
+        See the class example.
+        """
         from govml.features.windows import trailing_windows
 
         return trailing_windows(
@@ -308,7 +336,10 @@ class WindowCall:
         )
 
     def take(self, rows: np.ndarray) -> WindowCall:
-        """The same call on a subset of the events (e.g. one chunk's creators)."""
+        """The same call on a subset of the events (e.g. one chunk's creators).
+
+        See the class example.
+        """
         return replace(self, events=self.events.take(rows))
 
 
@@ -531,7 +562,14 @@ def _review_creator_codes(
 
 
 def history_names() -> list[str]:
-    """Names of :func:`creator_history`'s columns, in order."""
+    """Names of :func:`creator_history`'s columns, in order.
+
+    Examples
+    --------
+    >>> from govml.features.history import history_names
+    >>> history_names()[:2]
+    ['points_active', 'violations_active']
+    """
     return [s.name for s in history_feature_specs("adversarial")]
 
 

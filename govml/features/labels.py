@@ -237,6 +237,18 @@ class SessionLabels:
     n_audit_precedence : int
         Sessions whose label is a random audit's verdict although an earlier
         non-audit review exists.
+
+    Examples
+    --------
+    >>> import govml
+    >>> tables = govml.simulate(n_creators=200, n_days=60, seed=4).tables
+    >>> labels = govml.session_labels(tables, cutoff="2025-10-01T00:00Z")
+    >>> labels.frame.columns.tolist()[:5]
+    ['session_id', 'creator_id', 'ended_at', 'label', 'sample_reason']
+    >>> labels.n_sessions == len(labels.frame), 0 < labels.n_random_audit < labels.n_sessions
+    (True, True)
+    >>> labels.random_audit()["sample_reason"].unique().tolist()
+    ['random_audit']
     """
 
     frame: pd.DataFrame
@@ -251,16 +263,45 @@ class SessionLabels:
 
     @property
     def n_sessions(self) -> int:
-        """Labelled sessions (rows of ``frame``)."""
+        """Labelled sessions (rows of ``frame``).
+
+        Examples
+        --------
+        >>> import govml
+        >>> labels = govml.session_labels(govml.simulate(n_creators=60, n_days=30, seed=4).tables)
+        >>> labels.n_sessions == labels.frame["session_id"].nunique()
+        True
+        """
         return len(self.frame)
 
     @property
     def n_random_audit(self) -> int:
-        """Labelled sessions in the unbiased random-audit sample."""
+        """Labelled sessions in the unbiased random-audit sample.
+
+        Examples
+        --------
+        >>> import govml
+        >>> labels = govml.session_labels(govml.simulate(n_creators=60, n_days=30, seed=4).tables)
+        >>> labels.n_random_audit == len(labels.random_audit())
+        True
+        """
         return int(self.frame["is_random_audit"].sum())
 
     def random_audit(self) -> pd.DataFrame:
-        """The rows of the unbiased random-audit sample (a new frame)."""
+        """The rows of the unbiased random-audit sample (a new frame).
+
+        Evaluate a model on these rows: the other reviews were sampled because something
+        already looked wrong, so their positive rate is inflated.
+
+        Examples
+        --------
+        >>> import govml
+        >>> import pandas as pd
+        >>> labels = govml.session_labels(govml.simulate(n_creators=60, n_days=30, seed=4).tables)
+        >>> audit = labels.random_audit()
+        >>> bool(audit["is_random_audit"].all()), audit.index.equals(pd.RangeIndex(len(audit)))
+        (True, True)
+        """
         return self.frame[self.frame["is_random_audit"]].reset_index(drop=True)
 
 
@@ -592,6 +633,19 @@ class CreatorLabels:
         Snapshots with ``snapshot_at + horizon + resolution_delay > cutoff``.
     n_dropped_open_appeal : int
         Time-mature snapshots with a candidate violation whose ``resolved_at >= cutoff``.
+
+    Examples
+    --------
+    >>> import govml
+    >>> tables = govml.simulate(n_creators=200, n_days=60, seed=4).tables
+    >>> snaps = govml.creator_snapshots(tables, start="2025-09-01T00:00Z",
+    ...                                 end="2025-09-15T00:00Z", freq="7D")
+    >>> labels = govml.creator_labels(tables, snaps, horizon="7D", resolution_delay="7D",
+    ...                               cutoff="2025-09-20T00:00Z")
+    >>> labels.frame.columns.tolist(), str(labels.frame["label"].dtype)
+    (['creator_id', 'snapshot_at', 'label', 'label_known_at'], 'int8')
+    >>> labels.n_labels + labels.n_dropped_immature + labels.n_dropped_open_appeal == len(snaps)
+    True
     """
 
     frame: pd.DataFrame
@@ -606,12 +660,34 @@ class CreatorLabels:
 
     @property
     def n_labels(self) -> int:
-        """Kept snapshots (rows of ``frame``)."""
+        """Kept snapshots (rows of ``frame``).
+
+        Examples
+        --------
+        >>> import govml
+        >>> tables = govml.simulate(n_creators=60, n_days=30, seed=4).tables
+        >>> snaps = govml.creator_snapshots(tables, start="2025-08-25T00:00Z",
+        ...                                 end="2025-09-01T00:00Z")
+        >>> labels = govml.creator_labels(tables, snaps, horizon="7D", resolution_delay="7D")
+        >>> labels.n_labels == labels.n_snapshots == len(snaps)  # no cutoff: nothing dropped
+        True
+        """
         return len(self.frame)
 
     @property
     def n_positive(self) -> int:
-        """Kept snapshots labelled 1."""
+        """Kept snapshots labelled 1.
+
+        Examples
+        --------
+        >>> import govml
+        >>> tables = govml.simulate(n_creators=60, n_days=30, seed=4).tables
+        >>> snaps = govml.creator_snapshots(tables, start="2025-08-25T00:00Z",
+        ...                                 end="2025-09-01T00:00Z")
+        >>> labels = govml.creator_labels(tables, snaps, horizon="7D", resolution_delay="7D")
+        >>> labels.n_positive == int(labels.frame["label"].sum()) <= labels.n_labels
+        True
+        """
         return int(self.frame["label"].sum())
 
 

@@ -128,7 +128,17 @@ CREATOR_SESSIONS_BLOCK = WindowBlock(
 
 
 def session_feature_specs() -> list[FeatureSpec]:
-    """Catalogue entries of the session feature set, in frame order."""
+    """Catalogue entries of the session feature set, in frame order.
+
+    Examples
+    --------
+    >>> from govml.features import session_feature_specs
+    >>> specs = session_feature_specs()
+    >>> [s.name for s in specs[:3]]
+    ['market', 'category', 'start_hour_local']
+    >>> {s.task for s in specs}, "report_rate" in {s.name for s in specs}
+    ({'low_quality'}, True)
+    """
     specs = [
         FeatureSpec("market", "market of the creator", "MK", "creators", None, TASK, True),
         FeatureSpec(
