@@ -69,6 +69,15 @@ TASKS = ("low_quality", "adversarial")
 
 @dataclass(frozen=True)
 class LabelConfig:
+    """``labels.*``: how labels are built (see the module docstring).
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> default_config("adversarial").labels
+    LabelConfig(horizon='30D', resolution_delay='21D', review_delay='3D')
+    """
+
     horizon: str = "30D"
     resolution_delay: str = "21D"
     review_delay: str = "3D"
@@ -76,6 +85,15 @@ class LabelConfig:
 
 @dataclass(frozen=True)
 class SnapshotConfig:
+    """``snapshots.*``: the adversarial task's creator snapshot grid.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> default_config("adversarial").override({"snapshots.freq": "7D"}).snapshots.freq
+    '7D'
+    """
+
     freq: str = "1D"
     active_within: str = "30D"
     warmup: str = "auto"
@@ -83,6 +101,15 @@ class SnapshotConfig:
 
 @dataclass(frozen=True)
 class SplitConfig:
+    """``split.*``: validation and test period lengths (days) and the gap between periods.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> default_config("low_quality").split
+    SplitConfig(valid_days=None, test_days=None, gap='auto')
+    """
+
     valid_days: int | None = None
     test_days: int | None = None
     gap: str = "auto"
@@ -90,6 +117,16 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """``model.*``: LightGBM parameters, boosting rounds, imbalance, calibration, refit.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> m = default_config("low_quality").override({"model.params.num_leaves": 15}).model
+    >>> dict(m.params), m.num_boost_round, m.calibration
+    ({'num_leaves': 15}, 2000, 'auto')
+    """
+
     params: Mapping[str, Any] = field(default_factory=dict)
     num_boost_round: int = 2000
     early_stopping_rounds: int = 100
@@ -101,6 +138,15 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
+    """``evaluation.*``: review capacity, target precision and bootstrap resamples.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> default_config("low_quality").override({"evaluation.capacity": {"ID": 30}}).evaluation
+    EvaluationConfig(capacity={'ID': 30}, target_precision=0.8, n_bootstrap=200)
+    """
+
     capacity: int | Mapping[str, int] = 20
     target_precision: float = 0.8
     n_bootstrap: int = 200
@@ -108,6 +154,15 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class TuneConfig:
+    """``tune.*``: Optuna trials (0 = no tuning) and an optional time limit.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> default_config("low_quality").tune
+    TuneConfig(n_trials=0, timeout_s=None)
+    """
+
     n_trials: int = 0
     timeout_s: float | None = None
 
@@ -219,14 +274,33 @@ class ExperimentConfig:
 
     @property
     def snapshot_warmup(self) -> pd.Timedelta:
-        """Time from the first session to the first training snapshot (adversarial task)."""
+        """Time from the first session to the first training snapshot (adversarial task).
+
+        Examples
+        --------
+        >>> from govml.training import default_config
+        >>> default_config("adversarial").snapshot_warmup  # auto: snapshots.active_within
+        Timedelta('30 days 00:00:00')
+        """
         if self.snapshots.warmup == "auto":
             return pd.Timedelta(self.snapshots.active_within)
         return pd.Timedelta(self.snapshots.warmup)
 
     @property
     def maturity_gap(self) -> pd.Timedelta:
-        """The gap between train, validation and test periods when ``split.gap`` is auto."""
+        """The gap between train, validation and test periods when ``split.gap`` is auto.
+
+        Adversarial: ``labels.horizon + labels.resolution_delay``; low quality:
+        ``labels.review_delay``; else ``split.gap`` itself.
+
+        Examples
+        --------
+        >>> from govml.training import default_config
+        >>> default_config("adversarial").maturity_gap
+        Timedelta('51 days 00:00:00')
+        >>> default_config("low_quality").maturity_gap
+        Timedelta('3 days 00:00:00')
+        """
         if self.split.gap != "auto":
             return pd.Timedelta(self.split.gap)
         if self.task == "adversarial":
@@ -234,13 +308,33 @@ class ExperimentConfig:
         return pd.Timedelta(self.labels.review_delay)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for logging and YAML)."""
+        """Plain data (for logging and YAML).
+
+        Examples
+        --------
+        >>> from govml.training import default_config
+        >>> d = default_config("low_quality").to_dict()
+        >>> d["task"], d["model"]["seed"], "source" in d
+        ('low_quality', 0, False)
+        """
         out = dataclasses.asdict(self)
         out.pop("source")
         return _plain(out)
 
     def override(self, values: Mapping[str, Any]) -> ExperimentConfig:
-        """A copy with dotted-key overrides applied, e.g. ``{"model.seed": 3}``."""
+        """A copy with dotted-key overrides applied, e.g. ``{"model.seed": 3}``.
+
+        The copy is validated like a file; unknown sections or fields raise
+        :class:`~govml.ConfigError`.
+
+        Examples
+        --------
+        >>> from govml.training import default_config
+        >>> base = default_config("low_quality")
+        >>> fast = base.override({"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+        >>> fast.model.num_boost_round, base.model.num_boost_round
+        (20, 2000)
+        """
         data = self.to_dict()
         for key, value in values.items():
             parts = key.split(".")
@@ -317,18 +411,59 @@ def _from_dict(data: Mapping[str, Any], *, source: str | None) -> ExperimentConf
 
 
 def default_config(task: str) -> ExperimentConfig:
-    """The built-in configuration of a task (what ``experiments/<task>.yaml`` starts from)."""
+    """The built-in configuration of a task (what ``experiments/<task>.yaml`` starts from).
+
+    Parameters
+    ----------
+    task : {"low_quality", "adversarial"}
+
+    Returns
+    -------
+    ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        Unknown task.
+
+    Examples
+    --------
+    >>> from govml.training import default_config
+    >>> cfg = default_config("low_quality")
+    >>> cfg.task, cfg.registered_name, cfg.experiment, cfg.source
+    ('low_quality', 'govml-low_quality', 'govml-low_quality', None)
+    """
     return _from_dict({"task": task}, source=None)
 
 
 def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     """Read and validate an experiment YAML file.
 
+    Parameters
+    ----------
+    path : path-like
+        A YAML file; it names only the fields it changes (see the module docstring).
+
+    Returns
+    -------
+    ExperimentConfig
+        With ``source`` set to ``path``.
+
     Raises
     ------
     ConfigError
         Missing or unreadable file, invalid YAML, unknown fields (named), invalid values
         (field, value and what is allowed).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from govml.training import load_config
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "low_quality.yaml"
+    >>> _ = path.write_text("task: low_quality\\nmodel:\\n  seed: 7\\n  params: {num_leaves: 15}\\n")
+    >>> cfg = load_config(path)
+    >>> cfg.task, cfg.model.seed, dict(cfg.model.params), cfg.model.num_boost_round
+    ('low_quality', 7, {'num_leaves': 15}, 2000)
     """
     import yaml
 
