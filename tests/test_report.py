@@ -82,7 +82,8 @@ def configs():
     return {task: small_config(task) for task in TASKS}
 
 
-POLICIES = ("experiments/policy_baseline.yaml", "experiments/policy_strict.yaml")
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+POLICIES = (str(EXPERIMENTS / "policy_baseline.yaml"), str(EXPERIMENTS / "policy_strict.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,9 @@ def test_policy_backtest_matches_the_policy_module(report, small_world, small_mo
 
     section = report.section("policy")
     side = section.tables[0].frame.set_index("metric")
-    assert list(side.columns) == ["baseline@1", "strict@1"]
+    from govml.policy import load_policy
+
+    assert list(side.columns) == [load_policy(p).label for p in POLICIES]
     # the window: after the training data, up to the last day with mature labels
     window = re.search(r"from (\S+) to (\S+): the latest", section.notes[0].text)
     fp = small_models["adversarial"][0].metadata.fingerprint
@@ -417,7 +420,7 @@ def test_build_report_errors(small_world, small_models, configs):
         build_report(tables, model, end="soon")
     with pytest.raises(ConfigError, match="backtest_days=0; expected a whole number of days"):
         build_report(tables, model, backtest_days=0)
-    with pytest.raises(ConfigError, match=r"policies \['baseline@1'\] need an adversarial"):
+    with pytest.raises(ConfigError, match=r"policies \['baseline@\d+'\] need an adversarial"):
         build_report(tables, model, policies=POLICIES[0])
     empty = dataclasses.replace(tables, sessions=tables.sessions.iloc[:0])
     with pytest.raises(ConfigError, match="the sessions table is empty"):
