@@ -67,6 +67,17 @@ class Period:
     """One period of a split: ``[start, end)`` in UTC, with its row and positive counts.
 
     ``n_positive`` is ``None`` when the split was made without a label column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import time_split
+    >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC")})
+    >>> test = time_split(f, time_col="t", valid_days=14, test_days=14, gap="2D").test
+    >>> print(test)
+    test       [2026-03-28, 2026-04-11)    14.00 days  14 rows
+    >>> test.n_rows, test.n_positive
+    (14, None)
     """
 
     name: str
@@ -77,7 +88,16 @@ class Period:
 
     @property
     def days(self) -> float:
-        """Length of the period in days."""
+        """Length of the period in days.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.splits import Period
+        >>> Period("test", pd.Timestamp("2026-03-01", tz="UTC"),
+        ...        pd.Timestamp("2026-03-15 12:00", tz="UTC"), n_rows=10).days
+        14.5
+        """
         return (self.end - self.start) / pd.Timedelta(days=1)
 
     def __str__(self) -> str:
@@ -114,6 +134,23 @@ class TimeSplit:
         The label column positives were counted in, if any.
     fold : int or None
         Fold number (0 = oldest) for splits made by :func:`prequential_splits`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import time_split
+    >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC"),
+    ...                   "y": [int(i % 4 == 0) for i in range(100)]})
+    >>> split = time_split(f, time_col="t", valid_days=14, test_days=14, gap="2D", label_col="y")
+    >>> print(split)
+    TimeSplit on 't'
+      train      [2026-01-01, 2026-03-10)    68.00 days  68 rows, 17 positive
+      validation [2026-03-12, 2026-03-26)    14.00 days  14 rows, 3 positive
+      test       [2026-03-28, 2026-04-11)    14.00 days  14 rows, 3 positive
+      gap 2 days 00:00:00: 4 rows dropped in gaps, 0 outside the periods, of 100
+    >>> train, valid, test = split.frames(f)
+    >>> len(train), len(valid), len(test), split.n_in_gap
+    (68, 14, 14, 4)
     """
 
     time_col: str
@@ -132,11 +169,30 @@ class TimeSplit:
 
     @property
     def periods(self) -> tuple[Period, Period, Period]:
-        """``(train, validation, test)``."""
+        """``(train, validation, test)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import time_split
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC")})
+        >>> [(p.name, p.n_rows) for p in time_split(f, time_col="t").periods]
+        [('train', 60), ('validation', 20), ('test', 20)]
+        """
         return (self.train, self.validation, self.test)
 
     def index(self, period: str) -> np.ndarray:
-        """Positional row numbers of ``period`` (``"train"``, ``"validation"`` or ``"test"``)."""
+        """Positional row numbers of ``period`` (``"train"``, ``"validation"`` or ``"test"``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import time_split
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC")})
+        >>> split = time_split(f, time_col="t", valid_days=14, test_days=14, gap="2D")
+        >>> split.index("test")[:3].tolist(), len(split.index("validation"))
+        ([86, 87, 88], 14)
+        """
         if period not in _PERIODS:
             raise TrainingError(
                 f"unknown period {period!r}; a TimeSplit has periods {', '.join(_PERIODS)}"
@@ -148,6 +204,21 @@ class TimeSplit:
 
         ``frame`` must be the frame the split was made from (same rows, same order):
         its length and the times of the selected rows are checked.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import time_split
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC"),
+        ...                   "x": range(100)})
+        >>> split = time_split(f, time_col="t", valid_days=14, test_days=14, gap="2D")
+        >>> train, valid, test = split.frames(f)
+        >>> train["t"].max() < valid["t"].min(), test["x"].tolist()[:3]
+        (True, [86, 87, 88])
+        >>> split.frames(f.head(50))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.TrainingError: this split was made on a frame of 100 rows but got 50 rows; ...
         """
         if len(frame) != self.n_rows:
             raise TrainingError(
@@ -176,7 +247,21 @@ class TimeSplit:
         return out[0], out[1], out[2]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per period: start, end, days, rows, positives."""
+        """One row per period: start, end, days, rows, positives.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import time_split
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=100, freq="D", tz="UTC")})
+        >>> table = time_split(f, time_col="t", valid_days=14, test_days=14, gap="2D").to_frame()
+        >>> table[["days", "n_rows"]]  # doctest: +NORMALIZE_WHITESPACE
+                    days  n_rows
+        period
+        train       68.0      68
+        validation  14.0      14
+        test        14.0      14
+        """
         return pd.DataFrame(
             {
                 "start": [p.start for p in self.periods],
