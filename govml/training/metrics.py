@@ -111,7 +111,23 @@ _LABELS = {
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric: point estimate and bootstrap confidence interval (NaN when undefined)."""
+    """One metric: point estimate and bootstrap confidence interval (NaN when undefined).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import evaluate
+    >>> f = pd.DataFrame({
+    ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+    ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+    ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+    >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t", n_bootstrap=50)
+    >>> m = ev.overall.roc_auc
+    >>> m.name, round(m.value, 3), m.ci_low <= m.value <= m.ci_high
+    ('roc_auc', 0.778, True)
+    >>> print(m)
+    0.778 [0.500, 1.000]
+    """
 
     name: str
     value: float
@@ -127,6 +143,20 @@ class MetricSet:
     """All metrics of one segment (``"overall"`` or a market).
 
     ``notes`` explains every NaN and any caveat (single class, no interval, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import evaluate
+    >>> f = pd.DataFrame({
+    ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+    ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+    ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+    >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t",
+    ...               market_col="market", capacity=1, n_bootstrap=0)
+    >>> th = ev.by_market["TH"]
+    >>> th.segment, th.n_rows, th.n_positive, round(th.pr_auc.value, 3)
+    ('TH', 3, 2, 1.0)
     """
 
     segment: str
@@ -143,11 +173,38 @@ class MetricSet:
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
-        """The metrics in :data:`METRIC_NAMES` order."""
+        """The metrics in :data:`METRIC_NAMES` order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+        >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t", n_bootstrap=0)
+        >>> [m.name for m in ev.overall.metrics]
+        ['roc_auc', 'pr_auc', 'brier', 'ece', 'precision_at_k', 'recall_at_precision']
+        """
         return tuple(getattr(self, name) for name in METRIC_NAMES)
 
     @property
     def positive_rate(self) -> float:
+        """Share of positive rows (NaN for an empty segment).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+        >>> evaluate(f, score_col="score", label_col="label", time_col="t",
+        ...          n_bootstrap=0).overall.positive_rate
+        0.5
+        """
         return self.n_positive / self.n_rows if self.n_rows else math.nan
 
 
@@ -174,6 +231,27 @@ class Evaluation:
         Precision target of ``recall_at_precision``; confidence level of the intervals.
     n_bootstrap, seed, ece_bins : int
         Bootstrap resamples, their seed, and the number of ECE bins.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import evaluate
+    >>> f = pd.DataFrame({
+    ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+    ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+    ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+    >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t",
+    ...               market_col="market", capacity=1, n_bootstrap=0)
+    >>> ev.n_rows, ev.n_positive, sorted(ev.by_market)
+    (6, 3, ['ID', 'TH'])
+    >>> print(ev)  # doctest: +NORMALIZE_WHITESPACE
+    Evaluation of 'score' on as given (sampling not stated): 6 rows, 3 positive; capacity 1
+    per day; 95% day-block bootstrap CIs (0 resamples)
+            rows ROC-AUC PR-AUC  Brier    ECE precision@k recall@P0.8
+    segment
+    overall    6   0.778  0.806  0.218  0.417       1.000       0.333
+    ID         3   1.000  1.000  0.270  0.433       0.500       1.000
+    TH         3   1.000  1.000  0.167  0.400       1.000       1.000
     """
 
     sample: str
@@ -191,17 +269,59 @@ class Evaluation:
 
     @property
     def segments(self) -> tuple[MetricSet, ...]:
-        """``overall`` followed by the markets."""
+        """``overall`` followed by the markets.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+        >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t",
+        ...               market_col="market", n_bootstrap=0)
+        >>> [s.segment for s in ev.segments]
+        ['overall', 'ID', 'TH']
+        """
         return (self.overall, *self.by_market.values())
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """Every segment's notes, prefixed with the segment."""
+        """Every segment's notes, prefixed with the segment.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate
+        >>> f = pd.DataFrame({"score": [0.9, 0.1], "label": [0, 0],
+        ...                   "t": pd.to_datetime(["2026-01-01"] * 2, utc=True)})
+        >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t", capacity=1,
+        ...               n_bootstrap=0)
+        >>> print(*ev.notes, sep="\\n")  # doctest: +NORMALIZE_WHITESPACE
+        overall: only one class (0 positive of 2 rows): roc_auc, pr_auc and
+        recall_at_precision are undefined (NaN)
+        """
         return tuple(f"{s.segment}: {note}" for s in self.segments for note in s.notes)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (segment, metric) with columns
-        ``metric, value, ci_low, ci_high, segment, sample``."""
+        ``metric, value, ci_low, ci_high, segment, sample``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+        >>> ev = evaluate(f, score_col="score", label_col="label", time_col="t",
+        ...               market_col="market", n_bootstrap=0)
+        >>> table = ev.to_frame()
+        >>> table.shape, table.columns.tolist()[:4]
+        ((18, 6), ['metric', 'value', 'ci_low', 'ci_high'])
+        """
         rows = [
             {
                 "metric": m.name,
@@ -247,6 +367,23 @@ class ReviewedEvaluation:
     ``all_reviewed`` also counts sessions reviewed because of viewer reports or the
     risk queue, which over-represent suspicious sessions, so it is biased by sampling.
     ``sample_counts`` gives reviewed rows per sample reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.training import evaluate
+    >>> f = pd.DataFrame({
+    ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+    ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+    ...     "market": ["ID", "ID", "TH", "TH", "TH", "ID"]})
+    >>> from govml.training import evaluate_reviewed
+    >>> f["sample_reason"] = ["random_audit", "risk_queue"] * 3
+    >>> rev = evaluate_reviewed(f, score_col="score", label_col="label", time_col="t",
+    ...                         n_bootstrap=0)
+    >>> rev.unbiased is rev.random_audit, dict(rev.sample_counts)
+    (True, {'random_audit': 3, 'risk_queue': 3})
+    >>> rev.to_frame()["sample"].unique().tolist()
+    ['random_audit (unbiased)', 'all reviewed (biased by sampling)']
     """
 
     random_audit: Evaluation
@@ -255,11 +392,14 @@ class ReviewedEvaluation:
 
     @property
     def unbiased(self) -> Evaluation:
-        """The random-audit evaluation."""
+        """The random-audit evaluation (see the class example)."""
         return self.random_audit
 
     def to_frame(self) -> pd.DataFrame:
-        """Both tidy tables stacked (the ``sample`` column tells them apart)."""
+        """Both tidy tables stacked (the ``sample`` column tells them apart).
+
+        See the class example.
+        """
         return pd.concat(
             [self.random_audit.to_frame(), self.all_reviewed.to_frame()], ignore_index=True
         )
