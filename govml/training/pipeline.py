@@ -124,7 +124,14 @@ _RULES: dict[str, tuple[tuple[str, float, float | None, float | None, str], ...]
 def default_rules(task: str) -> list[Any]:
     """The rules baseline of a task: thresholds on report rate, content signals, health
     points (low quality) or health points, adversarial violations, refunds and complaints
-    (adversarial)."""
+    (adversarial).
+
+    Examples
+    --------
+    >>> from govml.training.pipeline import default_rules
+    >>> [(rule.column, rule.points) for rule in default_rules("low_quality")][:2]
+    [('report_rate', 2.0), ('static_frame_share', 1.0)]
+    """
     from govml.training.baselines import Rule
 
     return [
@@ -142,6 +149,21 @@ class TrainingData:
     ``group_col`` names the entity whose rows are not independent (the creator): the
     confidence interval of :meth:`TrainingResult.oracle_ratio` resamples whole groups.
     ``notes`` records what was dropped on the way (immature labels, ...).
+
+    Examples
+    --------
+    Wrap your own labelled frame (one row per prediction):
+
+    >>> import pandas as pd
+    >>> from govml.training import TrainingData
+    >>> frame = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3"], "y": [0, 1, 0], "amount": [5.0, 90.0, 7.5],
+    ...     "at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True)})
+    >>> data = TrainingData(frame, task="adversarial", key=("order_id",), time_col="at",
+    ...                     label_col="y", features=("amount",), categorical=(),
+    ...                     market_col=None, group_col=None)
+    >>> data.n_positive, data.sample_col
+    (1, None)
     """
 
     frame: pd.DataFrame
@@ -159,6 +181,7 @@ class TrainingData:
 
     @property
     def n_positive(self) -> int:
+        """Rows labelled 1 (see the class example)."""
         return int(self.frame[self.label_col].sum())
 
 
@@ -187,6 +210,22 @@ class TrainingResult:
         LightGBM parameters used (after tuning, when ``tune.n_trials`` > 0).
     label_col, time_col, sample_col, group_col : str or None
         The columns of :attr:`test_scores` (see :class:`TrainingData`).
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.training import default_config
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+    >>> result = govml.train_task(world.tables, config, truth=world.truth, track=False)
+    >>> result.sample, result.comparison.index.tolist()
+    ('random_audit (unbiased)', ['model', 'rules', 'logistic', 'oracle'])
+    >>> result.test_scores.columns.tolist()[:3], result.run_id is None
+    (['session_id', 'ended_at', 'label'], True)
+    >>> ratio, low, high = result.oracle_ratio(n_bootstrap=20)
+    >>> ratio == result.pr_auc_vs_oracle(), low <= ratio <= high
+    (True, True)
     """
 
     model: GovmlModel
@@ -207,11 +246,31 @@ class TrainingResult:
 
     @property
     def sample(self) -> str:
-        """Which sample ``evaluations`` and ``comparison`` are measured on."""
+        """Which sample ``evaluations`` and ``comparison`` are measured on.
+
+        ``"random_audit (unbiased)"`` for the low-quality task, ``"all mature snapshots"``
+        for the adversarial one (see the class example).
+        """
         return next(iter(self.evaluations.values())).sample
 
     def pr_auc_vs_oracle(self) -> float | None:
-        """Model PR-AUC divided by the oracle's (None without an oracle)."""
+        """Model PR-AUC divided by the oracle's (None without an oracle).
+
+        Examples
+        --------
+        >>> import govml
+        >>> from govml.training import default_config
+        >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+        >>> config = default_config("low_quality").override(
+        ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+        >>> data = govml.build_training_data(world.tables, config)
+        >>> result = govml.train_model(data, config, track=False)  # no oracle
+        >>> result.pr_auc_vs_oracle() is None
+        True
+        >>> oracle = govml.training.oracle_scores(world.truth, data, config)
+        >>> 0 < govml.train_model(data, config, oracle=oracle, track=False).pr_auc_vs_oracle()
+        True
+        """
         if "oracle" not in self.evaluations:
             return None
         return float(
@@ -252,6 +311,18 @@ class TrainingResult:
         TrainingError
             Without an oracle, for an unknown scorer or sample, or when the sample has
             no positive.
+
+        Examples
+        --------
+        >>> import govml
+        >>> from govml.training import default_config
+        >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+        >>> config = default_config("low_quality").override(
+        ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+        >>> result = govml.train_task(world.tables, config, truth=world.truth, track=False)
+        >>> ratio, low, high = result.oracle_ratio("logistic", sample="all", n_bootstrap=20)
+        >>> 0 < ratio, low <= ratio <= high
+        (True, True)
         """
         from sklearn.metrics import average_precision_score
 
@@ -327,6 +398,23 @@ def build_training_data(
     Returns
     -------
     TrainingData
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.training import default_config
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+    >>> data = govml.build_training_data(world.tables, config)
+    >>> data.key, data.time_col, data.label_col, data.sample_col
+    (('session_id',), 'ended_at', 'label', 'sample_reason')
+    >>> set(data.features) <= set(data.frame.columns), 0 < data.n_positive < len(data.frame)
+    (True, True)
+    >>> import pandas as pd
+    >>> early = govml.build_training_data(world.tables, config, cutoff="2025-10-01T00:00Z")
+    >>> bool(early.frame["ended_at"].max() < pd.Timestamp("2025-10-01", tz="UTC"))
+    True
     """
     from govml.features import (
         creator_features,
@@ -405,7 +493,42 @@ def build_training_data(
 
 
 def oracle_scores(truth: GroundTruth, data: TrainingData, config: ExperimentConfig) -> np.ndarray:
-    """Ground-truth probabilities for each row of ``data`` (simulated worlds only)."""
+    """Ground-truth probabilities for each row of ``data`` (simulated worlds only).
+
+    The best any scorer could do: the oracle row of :attr:`TrainingResult.comparison`.
+
+    Parameters
+    ----------
+    truth : GroundTruth
+        The truth of the simulated world ``data`` was built from.
+    data : TrainingData
+        From :func:`build_training_data`.
+    config : ExperimentConfig
+        Its ``labels.horizon`` is the adversarial label window.
+
+    Returns
+    -------
+    ndarray of float64
+        Aligned with ``data.frame``.
+
+    Raises
+    ------
+    TrainingError
+        A session of ``data`` is not in ``truth`` (another world).
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.training import default_config
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+    >>> from govml.training import build_training_data, oracle_scores
+    >>> data = build_training_data(world.tables, config)
+    >>> p = oracle_scores(world.truth, data, config)
+    >>> p.shape == (len(data.frame),), bool(((p >= 0) & (p <= 1)).all())
+    (True, True)
+    """
     if data.task == "low_quality":
         p = data.frame["session_id"].map(truth.sessions.set_index("session_id")["p_low_quality"])
         if p.isna().any():
@@ -613,6 +736,28 @@ def train_model(
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    TrainingError
+        ``data`` names columns its frame lacks, or ``oracle`` has the wrong length.
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.training import default_config
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+    >>> from govml.training import build_training_data, oracle_scores, train_model
+    >>> data = build_training_data(world.tables, config)
+    >>> oracle = oracle_scores(world.truth, data, config)
+    >>> result = train_model(data, config, oracle=oracle, track=False)
+    >>> result.comparison.index.tolist(), result.model.metadata.task
+    (['model', 'rules', 'logistic', 'oracle'], 'low_quality')
+    >>> print(result.split)  # doctest: +ELLIPSIS
+    TimeSplit on 'ended_at'
+      train      [2025-08-15, ...
     """
     from govml.model import GovmlModel, fingerprint
     from govml.training.baselines import LogisticBaseline, RulesBaseline
@@ -868,11 +1013,16 @@ def train_task(
     Examples
     --------
     >>> import govml
-    >>> from govml.training import train_task
-    >>> world = govml.simulate(n_creators=400, n_days=90, seed=5)
-    >>> result = train_task(world.tables, "low_quality", truth=world.truth, track=False)
+    >>> from govml.training import default_config, train_task
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
+    >>> result = train_task(world.tables, config, truth=world.truth, track=False)
     >>> list(result.comparison.index)
     ['model', 'rules', 'logistic', 'oracle']
+
+    ``train_task(tables, "low_quality")`` trains with the built-in defaults (2,000 rounds,
+    200 bootstrap resamples) and, with ``track=True``, logs the run to MLflow.
     """
     from govml.training.config import ExperimentConfig, default_config
 
