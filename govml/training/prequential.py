@@ -33,13 +33,47 @@ class PrequentialResult:
 
     ``evaluations[i]`` maps scorer name (``model``, ``logistic``, ``oracle``) to the
     :class:`~govml.training.metrics.Evaluation` of fold ``i`` on the unbiased sample.
+    :func:`prequential_evaluation` builds one; here, by hand, for a score column:
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml.training import PrequentialResult, evaluate, prequential_splits
+    >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=120, freq="D", tz="UTC"),
+    ...                   "y": [int(i % 3 == 0) for i in range(120)]})
+    >>> f["score"] = np.random.default_rng(0).random(120) + 0.5 * f["y"]
+    >>> folds = prequential_splits(f, time_col="t", n_folds=2, test_days=20)
+    >>> result = PrequentialResult(folds=tuple(folds), evaluations=tuple(
+    ...     {"model": evaluate(f.iloc[s.test_index], score_col="score", label_col="y",
+    ...                        time_col="t", n_bootstrap=0)} for s in folds))
+    >>> [fold.test.n_rows for fold in result.folds], list(result.evaluations[0])
+    ([20, 20], ['model'])
     """
 
     folds: tuple[TimeSplit, ...]
     evaluations: tuple[Mapping[str, Evaluation], ...]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per fold and scorer: test period, rows, positives and the metrics."""
+        """One row per fold and scorer: test period, rows, positives and the metrics.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from govml.training import PrequentialResult, evaluate, prequential_splits
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=120, freq="D", tz="UTC"),
+        ...                   "y": [int(i % 3 == 0) for i in range(120)]})
+        >>> f["score"] = np.random.default_rng(0).random(120) + 0.5 * f["y"]
+        >>> folds = prequential_splits(f, time_col="t", n_folds=2, test_days=20)
+        >>> result = PrequentialResult(folds=tuple(folds), evaluations=tuple(
+        ...     {"model": evaluate(f.iloc[s.test_index], score_col="score", label_col="y",
+        ...                        time_col="t", n_bootstrap=0)} for s in folds))
+        >>> result.to_frame()[["fold", "scorer", "n_rows", "n_positive"]]
+           fold scorer  n_rows  n_positive
+        0     0  model      20           7
+        1     1  model      20           6
+        """
         rows = []
         for i, (split, evs) in enumerate(zip(self.folds, self.evaluations, strict=True)):
             for scorer, ev in evs.items():
@@ -61,7 +95,24 @@ class PrequentialResult:
         return pd.DataFrame(rows)
 
     def summary(self) -> pd.DataFrame:
-        """Mean and spread of each metric across folds, per scorer."""
+        """Mean and spread of each metric across folds, per scorer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from govml.training import PrequentialResult, evaluate, prequential_splits
+        >>> f = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=120, freq="D", tz="UTC"),
+        ...                   "y": [int(i % 3 == 0) for i in range(120)]})
+        >>> f["score"] = np.random.default_rng(0).random(120) + 0.5 * f["y"]
+        >>> folds = prequential_splits(f, time_col="t", n_folds=2, test_days=20)
+        >>> result = PrequentialResult(folds=tuple(folds), evaluations=tuple(
+        ...     {"model": evaluate(f.iloc[s.test_index], score_col="score", label_col="y",
+        ...                        time_col="t", n_bootstrap=0)} for s in folds))
+        >>> table = result.summary()
+        >>> table.index.tolist(), table.columns.tolist()[:2]
+        (['model'], [('roc_auc', 'mean'), ('roc_auc', 'std')])
+        """
         frame = self.to_frame()
         metrics = ["roc_auc", "pr_auc", "brier", "ece"]
         return frame.groupby("scorer", sort=False)[metrics].agg(["mean", "std", "min", "max"])
