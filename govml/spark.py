@@ -84,6 +84,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "check_spark",
     "SparkTables",
     "spark_session",
     "read_tables",
@@ -135,6 +136,27 @@ def _require_java() -> None:
     )
 
 
+def check_spark() -> None:
+    """Check that the Spark engine can run here: pyspark importable, and Java found
+    (unless a SparkSession is already active).
+
+    Raises
+    ------
+    ConfigError
+        With the command that installs what is missing.
+
+    Examples
+    --------
+    >>> from govml.spark import check_spark
+    >>> check_spark()  # doctest: +SKIP
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is None:
+        _require_java()
+
+
 def spark_session(
     *,
     master: str | None = None,
@@ -178,13 +200,12 @@ def spark_session(
     >>> from govml.spark import spark_session
     >>> spark = spark_session(master="local[1]", driver_memory="512m")  # doctest: +SKIP
     """
-    _require_pyspark()
+    check_spark()
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    _require_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     settings = {
@@ -228,14 +249,15 @@ def _quiet() -> Iterator[None]:
 # ============================================================================ errors
 
 
-def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn`` in a Spark worker; a GovmlError travels back as a tagged message."""
+def _guarded(fn: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """A Spark task function (a generator) whose GovmlError travels back as a tagged
+    message the driver turns into that error again (see :func:`_reraise`)."""
 
     @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Iterator[Any]:
         warnings.filterwarnings("ignore", message=_PYSPARK_PANDAS_WARNING)
         try:
-            return fn(*args, **kwargs)
+            yield from fn(*args, **kwargs)
         except GovmlError as error:
             raise RuntimeError(f"[govml {type(error).__name__}] {error} [/govml]") from None
 
@@ -417,7 +439,7 @@ def read_tables(
     elif not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.from_dict(mapping)
     root = str(path)
-    remote = re.match(r"^[a-zA-Z][\w+.-]*://", root) is not None and not root.startswith("file://")
+    remote = _is_remote(root)
     if not remote and not Path(root.removeprefix("file://")).is_dir():
         raise DataLoadError(
             f"no folder at {root}: the Spark engine reads a folder holding "
@@ -491,16 +513,10 @@ def _with_file_order(spark: SparkSession, frame: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     files = sorted({_normal_path(f) for f in frame.inputFiles()})
-    rank = spark.createDataFrame(
-        [(f, i) for i, f in enumerate(files)], "_govml_file string, _govml_rank bigint"
-    )
     path = F.regexp_replace(F.col("_metadata.file_path"), r"^file:/+", "/")
-    with_path = frame.withColumn("_govml_file", path).withColumn(
-        "_govml_in_file", F.col("_metadata.row_index")
-    )
-    joined = with_path.join(F.broadcast(rank), "_govml_file", "left")
-    row = F.col("_govml_rank") * F.lit(2**40) + F.col("_govml_in_file")
-    return joined.withColumn(ROW_COLUMN, row).drop("_govml_file", "_govml_rank", "_govml_in_file")
+    rank = F.array_position(F.array(*[F.lit(f) for f in files]), path) - F.lit(1)
+    row = rank * F.lit(2**40) + F.col("_metadata.row_index")
+    return frame.withColumn(ROW_COLUMN, row.cast("bigint"))
 
 
 # ============================================================================ packing
@@ -525,12 +541,6 @@ def _layout() -> dict[str, tuple[tuple[str, str, str], ...]]:
 def _slots() -> tuple[str, ...]:
     found = {slot for cols in _layout().values() for _, _, slot in cols}
     return tuple(sorted(found, key=lambda s: (s[0], int(s[1:]))))
-
-
-def _packed_schema(extra: tuple[str, ...] = ()) -> str:
-    slots = ", ".join(f"{s} {_SLOT_TYPE[s[0]]}" for s in _slots())
-    more = "".join(f", {c} double" for c in extra)
-    return f"_t int, {ROW_COLUMN} bigint, _creator string, {slots}{more}"
 
 
 def _pack(
@@ -788,6 +798,36 @@ def _market_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan):
         yield pd.DataFrame(out)
 
 
+def _session_stats(sessions: DataFrame, window: Column | None) -> Any:
+    """One Spark job: first and last session end (microseconds), sessions, and sessions
+    in ``window`` (when given)."""
+    from pyspark.sql import functions as F
+
+    cols = [
+        F.min(F.unix_micros("ended_at")).alias("first"),
+        F.max(F.unix_micros("ended_at")).alias("last"),
+        F.count(F.lit(1)).alias("n"),
+    ]
+    if window is not None:
+        cols.append(F.sum(F.when(window, 1).otherwise(0)).alias("in_window"))
+    with _quiet():
+        return sessions.agg(*cols).first()
+
+
+def _feature_window(
+    task: str, start: pd.Timestamp | None, end: pd.Timestamp, active_within: str
+) -> Column:
+    """Sessions a feature run needs at least one of (else there is nothing to build)."""
+    from pyspark.sql import functions as F
+
+    ended = F.col("ended_at")
+    if task == "low_quality":
+        lo = start if start is not None else pd.Timestamp(0, tz="UTC")
+        return (ended < F.lit(end)) & (ended >= F.lit(lo))
+    first_snapshot = start if start is not None else end
+    return (ended < F.lit(end)) & (ended >= F.lit(first_snapshot - pd.Timedelta(active_within)))
+
+
 def _utc(micros: int | None) -> pd.Timestamp:
     """Microseconds since the epoch as a UTC timestamp (NaT for None)."""
     if micros is None:
@@ -867,8 +907,9 @@ def build_features(
     as_of, since, freq, active_within
         As in :func:`govml.features.build_features`.
     partitions : int, optional
-        Creator partitions of the feature stage. Default: twice the default
-        parallelism, and at least one per ``PARTITION_SESSIONS`` sessions.
+        Creator partitions of the feature stage. Default: at least one per
+        ``PARTITION_SESSIONS`` sessions, rounded up to a multiple of the default
+        parallelism (the cores).
 
     Returns
     -------
@@ -899,37 +940,36 @@ def build_features(
     typed = {name: _typed(name, frame) for name, frame in _as_spark_tables(tables).items()}
     sessions = typed["sessions"]
     spark = sessions.sparkSession
-    with _quiet():
-        stats = sessions.agg(
-            F.min(F.unix_micros("ended_at")).alias("first"),
-            F.max(F.unix_micros("ended_at")).alias("last"),
-            F.count(F.lit(1)).alias("n"),
-        ).first()
+    window = None
+    if as_of is not None:  # the window is known before the data range: one Spark job
+        from govml.features.build import _timestamp
+
+        given_end = _timestamp(as_of, "as_of")
+        given_start = _timestamp(since, "since") if since is not None else None
+        window = _feature_window(task, given_start, given_end, active_within)
+    stats = _session_stats(sessions, window)
     if stats["n"] == 0 or stats["first"] is None:
         raise FeatureError("the sessions table is empty; there is nothing to build features from")
     first = _utc(stats["first"])
     last = _utc(stats["last"])
     start, end = _resolve_times(task, first, last, as_of, since, active_within)
     plan = _feature_plan(task, start, end, freq=freq, active_within=active_within)
-    lo = F.lit(pd.Timestamp(0, tz="UTC") if start is None else start).cast("timestamp")
-    window_start = start if start is not None else end
-    if task == "low_quality":
-        wanted = (F.col("ended_at") < F.lit(end)) & (F.col("ended_at") >= lo)
-        empty = (
-            f"no session ended in [{start or first}, {end}); the sessions table covers "
-            f"{first} to {last}"
-        )
+    if window is not None:
+        n_window = int(stats["in_window"])
     else:
-        wanted = (F.col("ended_at") < F.lit(end)) & (
-            F.col("ended_at") >= F.lit(window_start - pd.Timedelta(active_within))
-        )
-        empty = (
+        with _quiet():
+            window = _feature_window(task, start, end, active_within)
+            n_window = sessions.filter(window).limit(1).count()
+    if n_window == 0:
+        if task == "low_quality":
+            raise FeatureError(
+                f"no session ended in [{start or first}, {end}); the sessions table covers "
+                f"{first} to {last}"
+            )
+        raise FeatureError(
             f"no creator was active within {active_within} before {end}; pick an as_of "
             f"inside the data ({first} to {last})"
         )
-    with _quiet():
-        if sessions.filter(wanted).limit(1).count() == 0:
-            raise FeatureError(empty)
     if partitions is None:
         partitions = _default_partitions(spark, stats["n"])
     packed = _creator_partitions(typed, plan, partitions)
@@ -939,8 +979,10 @@ def build_features(
 
 
 def _default_partitions(spark: SparkSession, n_sessions: int) -> int:
-    parallelism = spark.sparkContext.defaultParallelism
-    return max(2 * parallelism, math.ceil(n_sessions / PARTITION_SESSIONS))
+    """At least one partition per ``PARTITION_SESSIONS`` sessions, rounded up to whole
+    waves of the cluster's cores (``defaultParallelism``)."""
+    cores = max(1, spark.sparkContext.defaultParallelism)
+    return cores * max(1, math.ceil(n_sessions / PARTITION_SESSIONS / cores))
 
 
 def _task_cpus(spark: SparkSession) -> int:
@@ -995,7 +1037,7 @@ def _with_market_context(typed: Mapping[str, DataFrame], plan: _FeaturePlan) -> 
     )
     job = _guarded(functools.partial(_market_job, plan=plan))
     schema = "_session string, " + ", ".join(f"z{j} double" for j in range(_N_Z))
-    z = packed.repartition(2 * len(MARKETS), "_market").mapInPandas(job, schema)
+    z = packed.repartition(len(MARKETS), "_market").mapInPandas(job, schema)
     return sessions.join(z, sessions["session_id"] == z["_session"], "left").drop("_session")
 
 
@@ -1323,6 +1365,7 @@ class _ScoreInput:
     as_of: pd.Timestamp
     window_start: pd.Timestamp | None
     n_sessions: int
+    n_window: int  # sessions in the window (low_quality: the rows to score)
     wanted: Column  # the queried sessions (low_quality) or the recent ones (adversarial)
 
 
@@ -1343,22 +1386,12 @@ def _score_input(
     start = scoring_time(since, "since") if since is not None else None
     typed = {name: _typed(name, frame) for name, frame in _as_spark_tables(tables).items()}
     sessions = typed["sessions"]
-    with _quiet():
-        stats = sessions.agg(
-            F.min(F.unix_micros("ended_at")).alias("first"),
-            F.max(F.unix_micros("ended_at")).alias("last"),
-            F.count(F.lit(1)).alias("n"),
-        ).first()
-    first, last = _utc(stats["first"]), _utc(stats["last"])
+    ended = F.col("ended_at")
     if task == "low_quality":
         start = start if start is not None else when - pd.Timedelta(days=1)
         if start >= when:
             raise ScoringError(f"since={start} is not before as_of={when}; since must come first")
-        wanted = (F.col("ended_at") >= F.lit(start)) & (F.col("ended_at") < F.lit(when))
-        empty = (
-            f"no session ended in [{start}, {when}); the sessions table covers {first} to "
-            f"{last}: pick an --as-of inside the data (or widen the window with --since)"
-        )
+        wanted = (ended >= F.lit(start)) & (ended < F.lit(when))
         plan_start = start
     else:
         if start is not None:
@@ -1378,15 +1411,20 @@ def _score_input(
                 f"cannot take creator snapshots at {when}: active_within={active_within!r} is "
                 "not a duration such as '30D'"
             ) from None
-        wanted = (F.col("ended_at") >= F.lit(recent)) & (F.col("ended_at") < F.lit(when))
-        empty = (
+        wanted = (ended >= F.lit(recent)) & (ended < F.lit(when))
+        plan_start = None
+    stats = _session_stats(sessions, wanted)
+    first, last = _utc(stats["first"]), _utc(stats["last"])
+    if not stats["in_window"]:
+        if task == "low_quality":
+            raise ScoringError(
+                f"no session ended in [{start}, {when}); the sessions table covers {first} to "
+                f"{last}: pick an --as-of inside the data (or widen the window with --since)"
+            )
+        raise ScoringError(
             f"no creator was active within {active_within} before {when}; the sessions table "
             f"covers {first} to {last}: pick an --as-of inside the data"
         )
-        plan_start = None
-    with _quiet():
-        if sessions.filter(wanted).limit(1).count() == 0:
-            raise ScoringError(empty)
     plan = _feature_plan(task, plan_start, when, freq="1D", active_within=active_within)
     return _ScoreInput(
         task=task,
@@ -1395,6 +1433,7 @@ def _score_input(
         as_of=when,
         window_start=plan_start,
         n_sessions=int(stats["n"]),
+        n_window=int(stats["in_window"]),
         wanted=wanted,
     )
 
@@ -1543,24 +1582,33 @@ def _score_options(
 def _spark_fingerprint(typed: Mapping[str, DataFrame], as_of: pd.Timestamp) -> str:
     """SHA-256 over every table's rows known before ``as_of``: count, column names and
     types, and the sum of one 64-bit hash per row (so it does not depend on the order
-    or partitioning of the rows). Not comparable with the pandas engine's fingerprint."""
+    or partitioning of the rows). One Spark job. Not comparable with the pandas
+    engine's fingerprint."""
     import hashlib
 
     from pyspark.sql import functions as F
 
-    digest = hashlib.sha256()
-    with _quiet():
-        for name, spec in CONTRACT.items():
-            frame = typed[name]
-            cols = sorted(c for c in frame.columns if c != ROW_COLUMN)
-            known = frame.filter(F.col(spec.known_at) < F.lit(as_of))
-            row = known.agg(
+    parts = []
+    for name, spec in CONTRACT.items():
+        frame = typed[name]
+        cols = sorted(c for c in frame.columns if c != ROW_COLUMN)
+        known = frame.filter(F.col(spec.known_at) < F.lit(as_of))
+        parts.append(
+            known.agg(
                 F.count(F.lit(1)).alias("n"),
                 F.sum(F.xxhash64(*[F.col(c) for c in cols]).cast("decimal(38,0)")).alias("h"),
-            ).first()
-            types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-            header = [name, int(row["n"]), [[c, types[c]] for c in cols], str(row["h"])]
-            digest.update(json.dumps(header).encode("utf-8"))
+            ).select(F.lit(name).alias("table"), "n", F.col("h").cast("string").alias("h"))
+        )
+    with _quiet():
+        rows = {r["table"]: r for r in functools.reduce(lambda a, b: a.union(b), parts).collect()}
+    digest = hashlib.sha256()
+    for name in CONTRACT:
+        frame = typed[name]
+        types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+        cols = sorted(c for c in types if c != ROW_COLUMN)
+        row = rows[name]
+        header = [name, int(row["n"]), [[c, types[c]] for c in cols], str(row["h"])]
+        digest.update(json.dumps(header).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -1620,33 +1668,33 @@ def _verify_job(
             written = spark.read.schema("entity_id string").parquet(*files).select("entity_id")
         else:
             written = spark.createDataFrame([], "entity_id string")
-        counts = written.agg(
-            F.count(F.lit(1)).alias("n"), F.countDistinct("entity_id").alias("d")
+        per_id = written.groupBy("entity_id").agg(F.count(F.lit(1)).alias("times"))
+        if expected is not None:
+            both = per_id.join(expected.withColumn("wanted", F.lit(1)), "entity_id", "full_outer")
+        else:
+            both = per_id.withColumn("wanted", F.lit(1))
+        counts = both.agg(
+            F.coalesce(F.sum("times"), F.lit(0)).alias("written"),
+            F.sum(F.when(F.col("times") > 1, 1).otherwise(0)).alias("duplicated"),
+            F.sum(F.when(F.col("times").isNull(), 1).otherwise(0)).alias("missing"),
+            F.sum(F.when(F.col("wanted").isNull(), 1).otherwise(0)).alias("extra"),
+            F.sum(F.when(F.col("wanted").isNotNull(), 1).otherwise(0)).alias("expected"),
         ).first()
-        n_written, n_distinct = int(counts["n"]), int(counts["d"])
-        duplicated = [
-            r[0]
-            for r in written.groupBy("entity_id").count().filter("count > 1").limit(3).collect()
-        ]
+        n_written = int(counts["written"])
+        n_expected = int(counts["expected"] or 0) if expected is not None else n_rows
+        bad = bool(counts["duplicated"] or counts["missing"] or counts["extra"])
+        duplicated: list[str] = []
         missing: list[str] = []
         extra: list[str] = []
-        n_expected = n_rows
-        if expected is not None:
-            n_expected = expected.count()
-            missing = [
-                r[0] for r in expected.join(written, "entity_id", "left_anti").limit(3).collect()
-            ]
-            extra = [
-                r[0] for r in written.join(expected, "entity_id", "left_anti").limit(3).collect()
-            ]
-    if (
-        duplicated
-        or missing
-        or extra
-        or n_written != n_distinct
-        or n_rows != n_written
-        or n_expected != n_written
-    ):
+        if bad:  # a few examples of each problem (only when something is wrong)
+
+            def sample(condition: Column) -> list[str]:
+                return [r[0] for r in both.filter(condition).limit(3).collect()]
+
+            duplicated = sample(F.col("times") > 1)
+            missing = sample(F.col("times").isNull())
+            extra = sample(F.col("wanted").isNull())
+    if bad or n_rows != n_written or n_expected != n_written:
         raise ScoringError(
             f"row accounting failed in {out}: {n_expected:,} input rows, {n_written:,} written "
             f"(chunk records say {n_rows:,}); duplicated {_sample(duplicated)}, missing "
@@ -1747,8 +1795,7 @@ def score_batch(
     n_input = None
     if task == "low_quality":
         expected = sessions.filter(job.wanted).select(F.col("session_id").alias("entity_id"))
-        with _quiet():
-            n_input = expected.count()
+        n_input = job.n_window
     say(f"{task}: scoring as of {job.as_of} on Spark, {n} creator partitions")
     spec = {
         "format": sc._FORMAT,
