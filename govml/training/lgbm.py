@@ -149,6 +149,21 @@ class FitResult:
     valid_unseen : mapping of str to int
         Validation values per categorical feature whose level never occurs in train
         (they were encoded as "unseen", exactly as at scoring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+    ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+    >>> fit.n_train, fit.n_valid, 0 < fit.best_iteration <= 20, fit.label
+    (400, 200, True, 'y')
+    >>> fit.params["num_leaves"], sorted(fit.history)
+    (7, ['train', 'valid'])
     """
 
     booster: lightgbm.Booster
@@ -164,12 +179,40 @@ class FitResult:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Feature names in training order."""
+        """Feature names in training order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+        ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+        >>> fit.feature_names
+        ('x', 'm')
+        """
         return tuple(f.name for f in self.features)
 
     @property
     def category_levels(self) -> Mapping[str, tuple[str, ...]]:
-        """Levels of each categorical feature, fixed from the training frame."""
+        """Levels of each categorical feature, fixed from the training frame.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+        ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+        >>> dict(fit.category_levels)
+        {'m': ('a', 'b')}
+        """
         return MappingProxyType(
             {f.name: f.levels for f in self.features if f.kind == "categorical"}
         )
@@ -482,6 +525,25 @@ def fit_experiment(
 
     ``calibration`` overrides ``config.model.calibration`` (tuning trials rank by the raw
     score and skip it with ``"identity"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml.training import TrainingData, default_config, time_split
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=600, freq="h", tz="UTC"),
+    ...                    "id": [f"r{i}" for i in range(600)], "x": rng.normal(size=600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> data = TrainingData(df, task="adversarial", key=("id",), time_col="t", label_col="y",
+    ...                     features=("x",), categorical=(), market_col=None, group_col=None)
+    >>> config = default_config("adversarial").override(
+    ...     {"split.gap": "1D", "model.num_boost_round": 20})
+    >>> train, valid, _ = time_split(df, time_col="t", gap=config.maturity_gap).frames(df)
+    >>> from govml.training.lgbm import fit_experiment
+    >>> fit = fit_experiment(train, valid, data, config, {"num_leaves": 7})
+    >>> fit.feature_names, fit.params["num_boost_round"], fit.n_train == len(train)
+    (('x',), 20, True)
     """
     m = config.model
     return fit_lightgbm(

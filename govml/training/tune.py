@@ -90,6 +90,26 @@ def tune_params(
     ------
     ConfigError
         Optuna is not installed (``pip install "govml[tune]"``) or ``tune.n_trials`` < 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml.training import TrainingData, default_config, time_split
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=600, freq="h", tz="UTC"),
+    ...                    "id": [f"r{i}" for i in range(600)], "x": rng.normal(size=600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> data = TrainingData(df, task="adversarial", key=("id",), time_col="t", label_col="y",
+    ...                     features=("x",), categorical=(), market_col=None, group_col=None)
+    >>> config = default_config("adversarial").override(
+    ...     {"split.gap": "1D", "model.num_boost_round": 20})
+    >>> train, valid, _ = time_split(df, time_col="t", gap=config.maturity_gap).frames(df)
+    >>> from govml.training.tune import SEARCH_SPACE, tune_params
+    >>> best = tune_params(train, valid, data=data, config=config.override({"tune.n_trials": 2}),
+    ...                    base_params={"num_leaves": 7})
+    >>> sorted(best) == sorted(SEARCH_SPACE)
+    True
     """
     if config.tune.n_trials < 1:
         raise ConfigError(f"tune.n_trials={config.tune.n_trials} must be at least 1 to tune")
