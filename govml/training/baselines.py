@@ -213,7 +213,19 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         return rules
 
     def fit(self, X: pd.DataFrame, y: Any) -> RulesBaseline:
-        """Fit quantile thresholds (and the calibration) on training rows ``X``, ``y``."""
+        """Fit quantile thresholds (and the calibration) on training rows ``X``, ``y``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import Rule, RulesBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
+        ...                   "points_active": [0, 0, 4, 0, 6, 0]})
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.thresholds_.tolist()  # the median report rate; the given threshold
+        [1.5, 3.0]
+        """
         rules = self._check_rules()
         X = _check_X(X, "RulesBaseline.fit")
         _require(X, [r.column for r in rules], "RulesBaseline.fit")
@@ -259,14 +271,39 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         return total
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """The points of each row (the raw rule score)."""
+        """The points of each row (the raw rule score).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import Rule, RulesBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
+        ...                   "points_active": [0, 0, 4, 0, 6, 0]})
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.decision_function(X).tolist()
+        [0.0, 0.0, 3.0, 2.0, 3.0, 0.0]
+        """
         _check_fitted(self)
         X = _check_X(X, "RulesBaseline.decision_function")
         _require(X, [r.column for r in self.rules_], "RulesBaseline.decision_function")
         return self._points(X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """``(n, 2)`` array ``[1 - p, p]`` with ``p`` the calibrated (or rescaled) points."""
+        """``(n, 2)`` array ``[1 - p, p]`` with ``p`` the calibrated (or rescaled) points.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import Rule, RulesBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
+        ...                   "points_active": [0, 0, 4, 0, 6, 0]})
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
+        >>> proba = m.predict_proba(X)
+        >>> proba.shape, bool((proba.sum(axis=1) == 1).all())
+        ((6, 2), True)
+        """
         points = self.decision_function(X)
         if self.calibrator_ is not None:
             return _proba(self.calibrator_.predict(points))
@@ -275,11 +312,37 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         return _proba((points - lo) / (hi - lo) if hi > lo else np.zeros_like(points))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """0/1 at probability 0.5."""
+        """0/1 at probability 0.5.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import Rule, RulesBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
+        ...                   "points_active": [0, 0, 4, 0, 6, 0]})
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.predict(X).tolist()
+        [0, 0, 1, 1, 1, 0]
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     def rules_table(self) -> pd.DataFrame:
-        """The fitted rules: column, direction, threshold, where it came from, points."""
+        """The fitted rules: column, direction, threshold, where it came from, points.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import Rule, RulesBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
+        ...                   "points_active": [0, 0, 4, 0, 6, 0]})
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.rules_table()
+                  column direction  threshold        source  points
+        0    report_rate     above        1.5  quantile 0.5     2.0
+        1  points_active     above        3.0         given     1.0
+        """
         _check_fitted(self)
         return pd.DataFrame(
             {
@@ -425,7 +488,18 @@ class LogisticBaseline(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(cols, index=X.index)
 
     def fit(self, X: pd.DataFrame, y: Any) -> LogisticBaseline:
-        """Fit the pipeline on training rows ``X`` and 0/1 labels ``y``."""
+        """Fit the pipeline on training rows ``X`` and 0/1 labels ``y``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import LogisticBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, None, 8.0, 9.0, 0.5],
+        ...                   "market": ["ID", "TH", "ID", "TH", "ID", "TH"]})
+        >>> m = LogisticBaseline().fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.features_
+        ('report_rate', 'market')
+        """
         from sklearn.compose import ColumnTransformer
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression
@@ -476,18 +550,51 @@ class LogisticBaseline(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """``(n, 2)`` array of ``[P(0), P(1)]``; columns are matched by name."""
+        """``(n, 2)`` array of ``[P(0), P(1)]``; columns are matched by name.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import LogisticBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, None, 8.0, 9.0, 0.5],
+        ...                   "market": ["ID", "TH", "ID", "TH", "ID", "TH"]})
+        >>> m = LogisticBaseline().fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.predict_proba(X[["market", "report_rate"]]).shape  # any column order
+        (6, 2)
+        """
         _check_fitted(self)
         X = _check_X(X, "LogisticBaseline.predict_proba")
         _require(X, self.features_, "LogisticBaseline.predict_proba")
         return self.pipeline_.predict_proba(self._design(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """0/1 at probability 0.5."""
+        """0/1 at probability 0.5.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import LogisticBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, None, 8.0, 9.0, 0.5],
+        ...                   "market": ["ID", "TH", "ID", "TH", "ID", "TH"]})
+        >>> m = LogisticBaseline().fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.predict(X).tolist()
+        [0, 0, 0, 1, 1, 0]
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     def coefficients(self) -> pd.Series:
-        """Coefficients by expanded feature name (standardised numeric, one-hot levels)."""
+        """Coefficients by expanded feature name (standardised numeric, one-hot levels).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import LogisticBaseline
+        >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, None, 8.0, 9.0, 0.5],
+        ...                   "market": ["ID", "TH", "ID", "TH", "ID", "TH"]})
+        >>> m = LogisticBaseline().fit(X, [0, 0, 0, 1, 1, 0])
+        >>> m.coefficients().index.tolist()
+        ['numeric__report_rate', 'categorical__market_ID', 'categorical__market_TH']
+        """
         _check_fitted(self)
         names = self.pipeline_.named_steps["prepare"].get_feature_names_out()
         coef = self.pipeline_.named_steps["logistic"].coef_[0]
@@ -557,7 +664,19 @@ class OracleScorer(ClassifierMixin, BaseEstimator):
         return pd.MultiIndex.from_arrays(arrays, names=[*keys, self.time_col])
 
     def fit(self, X: Any = None, y: Any = None) -> OracleScorer:
-        """Check ``truth`` and index it (``X`` and ``y`` are ignored: nothing is learnt)."""
+        """Check ``truth`` and index it (``X`` and ``y`` are ignored: nothing is learnt).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import OracleScorer
+        >>> t = pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)
+        >>> truth = pd.DataFrame({"creator_id": ["a", "a"], "snapshot_at": t, "p": [0.1, 0.7]})
+        >>> oracle = OracleScorer(truth, key_col="creator_id", time_col="snapshot_at", prob_col="p")
+        >>> X = truth[["creator_id", "snapshot_at"]]
+        >>> oracle.fit() is oracle
+        True
+        """
         truth = _check_X(self.truth, "OracleScorer truth")
         keys = self._keys()
         _require(truth, [*keys, self.time_col, self.prob_col], "OracleScorer truth")
@@ -581,7 +700,19 @@ class OracleScorer(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """``(n, 2)`` array of the true ``[1 - p, p]`` for each row of ``X``."""
+        """``(n, 2)`` array of the true ``[1 - p, p]`` for each row of ``X``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import OracleScorer
+        >>> t = pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)
+        >>> truth = pd.DataFrame({"creator_id": ["a", "a"], "snapshot_at": t, "p": [0.1, 0.7]})
+        >>> oracle = OracleScorer(truth, key_col="creator_id", time_col="snapshot_at", prob_col="p")
+        >>> X = truth[["creator_id", "snapshot_at"]]
+        >>> oracle.fit().predict_proba(X).round(2).tolist()
+        [[0.9, 0.1], [0.3, 0.7]]
+        """
         _check_fitted(self)
         X = _check_X(X, "OracleScorer.predict_proba")
         keys = self._keys()
@@ -602,5 +733,17 @@ class OracleScorer(ClassifierMixin, BaseEstimator):
         return _proba(self.lookup_.to_numpy()[pos])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """0/1 at probability 0.5."""
+        """0/1 at probability 0.5.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training.baselines import OracleScorer
+        >>> t = pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)
+        >>> truth = pd.DataFrame({"creator_id": ["a", "a"], "snapshot_at": t, "p": [0.1, 0.7]})
+        >>> oracle = OracleScorer(truth, key_col="creator_id", time_col="snapshot_at", prob_col="p")
+        >>> X = truth[["creator_id", "snapshot_at"]]
+        >>> oracle.fit().predict(X).tolist()
+        [0, 1]
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)

@@ -193,6 +193,14 @@ class Calibration:
         -------
         ndarray of float64
             Same shape as the input; non-decreasing in the raw score.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from govml.training.calibration import Calibration
+        >>> cal = Calibration(method="platt", slope=1.0, intercept=0.0)
+        >>> cal.apply(np.array([0.0, np.nan, 2.0])).round(3).tolist()
+        [0.5, nan, 0.881]
         """
         raw = np.asarray(raw_scores, dtype=np.float64)
         if self.method == "identity":
@@ -204,7 +212,17 @@ class Calibration:
         return np.clip(p, 0.0, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (floats round-trip exactly through :mod:`json`)."""
+        """JSON-serialisable form (floats round-trip exactly through :mod:`json`).
+
+        Examples
+        --------
+        >>> import json
+        >>> from govml.training.calibration import Calibration
+        >>> cal = Calibration(method="platt", slope=0.5, intercept=-1.0)
+        >>> d = cal.to_dict()
+        >>> d["method"], d["slope"], Calibration.from_dict(json.loads(json.dumps(d))) == cal
+        ('platt', 0.5, True)
+        """
         return {
             "method": self.method,
             "slope": self.slope,
@@ -224,6 +242,12 @@ class Calibration:
         ------
         ModelFormatError
             If keys are missing or the values do not form a valid calibration.
+
+        Examples
+        --------
+        >>> from govml.training.calibration import Calibration
+        >>> Calibration.from_dict(Calibration.identity().to_dict()).method
+        'identity'
         """
         try:
             return cls(
