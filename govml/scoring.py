@@ -217,6 +217,7 @@ TASK_COLUMNS: Mapping[str, tuple[str, str]] = MappingProxyType(
 HISTORY_COLUMN = "tenure_days"
 _MARKET = "market"
 _CREATOR = "creator_id"
+_BLOCK_ROWS = 131_072  # rows prepared and predicted at a time inside score_frame
 _PARTITIONS = ("market", "date")
 
 # --------------------------------------------------------------------------- helpers
@@ -617,41 +618,57 @@ def score_frame(
             invalid |= bad
             invalid_cols.append((spec.name, bad))
     frame = features.assign(**replacements) if replacements else features
-    prepared = model.prepare(frame)
-    x = prepared.to_numpy()
-    infinite = np.isinf(x).any(axis=1) if n else np.zeros(0, dtype=bool)
-    problems["invalid_value"] = invalid | infinite
-    details["invalid_value"] = (invalid_cols, infinite, x)
     history = np.zeros(n, dtype=bool)
     if HISTORY_COLUMN in frame.columns:
         tenure, bad = _numeric_column(frame[HISTORY_COLUMN])
         tenure = tenure.to_numpy(dtype=np.float64, na_value=np.nan)
         history = (np.isnan(tenure) | (tenure < 0)) & ~bad
-    problems["missing_history"] = history
+    before = invalid | history
+    for code in ("missing_key", "duplicate_key", "missing_time", "missing_market"):
+        before |= problems[code]
+
+    # ---- prepare, check and predict in row blocks (cache-sized matrices, bounded memory)
+    threads = get_settings().n_jobs if num_threads is None else int(num_threads)
+    names = meta.feature_names
+    categorical = [(j, s) for j, s in enumerate(meta.features) if s.kind == "categorical"]
+    raw_all = np.full(n, np.nan)
+    infinite = np.zeros(n, dtype=bool)
+    infinite_values: dict[int, list[tuple[str, float]]] = {}
     unseen_count = np.zeros(n, dtype=np.int64)
-    unseen_masks: list[tuple[str, np.ndarray]] = []
-    for j, spec in enumerate(meta.features):
-        if spec.kind == "categorical" and prepared.unseen.get(spec.name, 0):
-            mask = x[:, j] == len(spec.levels)
-            unseen_count += mask
-            unseen_masks.append((spec.name, mask))
+    unseen_cols: dict[str, np.ndarray] = {}
+    for start in range(0, max(n, 1), _BLOCK_ROWS):
+        stop = min(n, start + _BLOCK_ROWS)
+        prepared = model.prepare(frame.iloc[start:stop])
+        x = prepared.to_numpy()
+        inf_rows = np.isinf(x).any(axis=1)
+        for r in np.flatnonzero(inf_rows):
+            cols = np.flatnonzero(np.isinf(x[r]))
+            infinite_values[start + int(r)] = [(names[j], float(x[r, j])) for j in cols]
+        infinite[start:stop] = inf_rows
+        if prepared.n_unseen_rows:
+            for j, spec in categorical:
+                mask = x[:, j] == len(spec.levels)
+                if mask.any():
+                    unseen_count[start:stop] += mask
+                    unseen_cols.setdefault(spec.name, np.zeros(n, dtype=bool))[start:stop] = mask
+        ok = ~(before[start:stop] | inf_rows | (unseen_count[start:stop] > max_unseen_features))
+        if ok.any():
+            rows = x if ok.all() else x[ok]
+            raw_all[start:stop][ok] = model.booster.predict(
+                rows, raw_score=True, num_threads=threads
+            )
+    problems["invalid_value"] = invalid | infinite
+    details["invalid_value"] = (invalid_cols, infinite_values)
+    problems["missing_history"] = history
     problems["unseen_category"] = unseen_count > max_unseen_features
+    unseen_masks = list(unseen_cols.items())
 
     bad_rows = np.zeros(n, dtype=bool)
     for mask in problems.values():
         bad_rows |= mask
     keep = np.flatnonzero(~bad_rows)
     version = str(model_version) if model_version is not None else meta.version
-
-    # ---- score the clean rows
-    threads = get_settings().n_jobs if num_threads is None else int(num_threads)
-    x_keep = x if len(keep) == n else x[keep]
-    if len(keep):
-        raw = np.asarray(
-            model.booster.predict(x_keep, raw_score=True, num_threads=threads), dtype=np.float64
-        )
-    else:
-        raw = np.empty(0, dtype=np.float64)
+    raw = raw_all if len(keep) == n else raw_all[keep]
     probability = meta.calibration.apply(raw) if len(raw) else np.empty(0)
     tier = _tiers(model, probability)
     cut = (
@@ -702,7 +719,6 @@ def score_frame(
         problems,
         details,
         unseen_masks,
-        prepared,
         features,
         frame,
         task=task,
@@ -734,7 +750,6 @@ def _quarantine_frame(
     problems: Mapping[str, np.ndarray],
     details: Mapping[str, Any],
     unseen_masks: Sequence[tuple[str, np.ndarray]],
-    prepared: Any,
     original: pd.DataFrame,
     frame: pd.DataFrame,
     *,
@@ -750,8 +765,7 @@ def _quarantine_frame(
     """The quarantine rows of ``positions``: first reason code, every problem as text."""
     codes: list[str] = []
     texts: list[str] = []
-    invalid_cols, infinite, x = details.get("invalid_value", ([], None, None))
-    feature_names = list(prepared.frame.columns)
+    invalid_cols, infinite_values = details.get("invalid_value", ([], {}))
     for r in positions:
         found = [code for code, mask in problems.items() if mask[r]]
         parts = []
@@ -762,10 +776,7 @@ def _quarantine_frame(
                     for c, m in invalid_cols
                     if m[r]
                 ]
-                if infinite is not None and infinite[r]:
-                    what += [
-                        f"{feature_names[j]!r} = {x[r, j]}" for j in np.flatnonzero(np.isinf(x[r]))
-                    ]
+                what += [f"{c!r} = {v}" for c, v in infinite_values.get(int(r), [])]
                 parts.append(f"invalid_value: {', '.join(what)}")
             elif code == "unseen_category":
                 what = [f"{c}={frame[c].iloc[r]!s}" for c, m in unseen_masks if m[r]]
@@ -1152,31 +1163,30 @@ def _entity_ids(out: Path, files: Sequence[str]) -> pd.Series:
 # --------------------------------------------------------------------------- the lock
 
 
-def _lock(out: Path) -> Path:
+def _lock(out: Path, *, retry: bool = True) -> Path:
+    """Take ``OUT/_lock`` (pid and host of this job); a dead job's lock is taken over."""
     path = out / _LOCK
-    me = f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
-            host, _, pid = holder.partition(" ")
-            if host == socket.gethostname() and pid.isdigit() and _alive(int(pid)):
-                raise ScoringError(
-                    f"another scoring job (pid {pid}) is writing to {out}; wait for it to "
-                    f"finish, or delete {path} if that process is not a govml job"
-                ) from None
-            if host and host != socket.gethostname():
-                raise ScoringError(
-                    f"{out} is locked by a scoring job on host {host!r} ({path}); wait for it "
-                    "or, if it is dead, delete the lock file"
-                ) from None
-            path.unlink(missing_ok=True)  # a killed job's lock
-            continue
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(me + "\n")
-        return path
-    raise ScoringError(f"could not lock {out}; delete {path} and retry")  # pragma: no cover
+    host_name = socket.gethostname()
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+        host, _, pid = holder.partition(" ")
+        if host and host != host_name:
+            raise ScoringError(
+                f"{out} is locked by a scoring job on host {host!r} ({path}); wait for it or, "
+                "if it is dead, delete the lock file"
+            ) from None
+        if not retry or (pid.isdigit() and _alive(int(pid))):
+            raise ScoringError(
+                f"another scoring job (pid {pid or '?'}) is writing to {out}; wait for it to "
+                f"finish, or delete {path} if that process is not a govml job"
+            ) from None
+        path.unlink(missing_ok=True)  # a killed job's lock
+        return _lock(out, retry=False)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"{host_name} {os.getpid()}\n")
+    return path
 
 
 def _alive(pid: int) -> bool:

@@ -828,3 +828,17 @@ def test_quickstart_scoring_step(small_world, small_models, tmp_path, capsys):
         assert f"{task}: scored " in printed
         assert (tmp_path / "scores" / task / "_SUCCESS").is_file()
     assert printed.count("reasons ") == 6 and ", tier review, reasons " in printed
+
+
+def test_row_blocks_inside_score_frame_change_nothing(lq, lq_scored, monkeypatch):
+    import govml.scoring
+
+    model, fs = lq
+    broken = _broken(fs.frame)
+    whole = score_frame(model, broken, scored_at=SCORED_AT, num_threads=1)
+    monkeypatch.setattr(govml.scoring, "_BLOCK_ROWS", 7)
+    blocked = score_frame(model, broken, scored_at=SCORED_AT, num_threads=1)
+    pd.testing.assert_frame_equal(blocked.scored, whole.scored)
+    pd.testing.assert_frame_equal(blocked.quarantined, whole.quarantined)
+    again = score_frame(model, fs, scored_at=SCORED_AT, num_threads=1)
+    pd.testing.assert_frame_equal(again.scored, lq_scored.scored)
