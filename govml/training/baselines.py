@@ -221,7 +221,8 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         >>> from govml.training.baselines import Rule, RulesBaseline
         >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
         ...                   "points_active": [0, 0, 4, 0, 6, 0]})
-        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5),
+        ...          Rule("points_active", threshold=3)]
         >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
         >>> m.thresholds_.tolist()  # the median report rate; the given threshold
         [1.5, 3.0]
@@ -279,7 +280,8 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         >>> from govml.training.baselines import Rule, RulesBaseline
         >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
         ...                   "points_active": [0, 0, 4, 0, 6, 0]})
-        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5),
+        ...          Rule("points_active", threshold=3)]
         >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
         >>> m.decision_function(X).tolist()
         [0.0, 0.0, 3.0, 2.0, 3.0, 0.0]
@@ -298,7 +300,8 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         >>> from govml.training.baselines import Rule, RulesBaseline
         >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
         ...                   "points_active": [0, 0, 4, 0, 6, 0]})
-        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5),
+        ...          Rule("points_active", threshold=3)]
         >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
         >>> proba = m.predict_proba(X)
         >>> proba.shape, bool((proba.sum(axis=1) == 1).all())
@@ -320,7 +323,8 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         >>> from govml.training.baselines import Rule, RulesBaseline
         >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
         ...                   "points_active": [0, 0, 4, 0, 6, 0]})
-        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5),
+        ...          Rule("points_active", threshold=3)]
         >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
         >>> m.predict(X).tolist()
         [0, 0, 1, 1, 1, 0]
@@ -336,7 +340,8 @@ class RulesBaseline(ClassifierMixin, BaseEstimator):
         >>> from govml.training.baselines import Rule, RulesBaseline
         >>> X = pd.DataFrame({"report_rate": [0.0, 1.0, 2.0, 8.0, 9.0, 0.5],
         ...                   "points_active": [0, 0, 4, 0, 6, 0]})
-        >>> rules = [Rule("report_rate", points=2, quantile=0.5), Rule("points_active", threshold=3)]
+        >>> rules = [Rule("report_rate", points=2, quantile=0.5),
+        ...          Rule("points_active", threshold=3)]
         >>> m = RulesBaseline(rules).fit(X, [0, 0, 0, 1, 1, 0])
         >>> m.rules_table()
                   column direction  threshold        source  points
