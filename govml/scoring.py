@@ -971,6 +971,9 @@ class ScoreSummary:
         Chunks in the output.
     n_chunks_reused : int
         Chunks found complete from an interrupted run (not rebuilt).
+    n_scored_unseen : int
+        Scored rows with category levels never seen in training (within
+        ``max_unseen_features``; flagged ``unseen_category`` in the output).
     input_fingerprint : str
         SHA-256 over the table rows known before ``as_of``.
     """
@@ -992,6 +995,7 @@ class ScoreSummary:
     n_chunks: int = 0
     n_chunks_reused: int = 0
     input_fingerprint: str = ""
+    n_scored_unseen: int = 0
 
     def __str__(self) -> str:
         window = (
@@ -1014,7 +1018,12 @@ class ScoreSummary:
                 f"  scored {self.n_scored:,}, quarantined {self.n_quarantined:,} "
                 f"(input {self.n_input:,}) in {self.n_chunks} chunk(s)"
                 + (f", {self.n_chunks_reused} reused" if self.n_chunks_reused else ""),
-                f"  tiers: {tiers}",
+                f"  tiers: {tiers}"
+                + (
+                    f" ({self.n_scored_unseen:,} scored with unseen category levels)"
+                    if self.n_scored_unseen
+                    else ""
+                ),
                 f"  quarantine reasons: {reasons}",
                 f"  output: {self.out}  (quarantine: {self.out / _QUARANTINE}, "
                 f"manifest: {self.out / _SUCCESS})",
@@ -1103,6 +1112,7 @@ def _write_chunk(out: Path, chunk: int, result: ScoredChunk) -> dict[str, Any]:
             "quarantined": result.n_quarantined,
         },
         "tiers": {str(k): int(v) for k, v in result.scored["tier"].value_counts().items()},
+        "scored_with_unseen_category": int(result.scored["unseen_category"].sum()),
         "quarantine_reasons": {
             str(k): int(v) for k, v in result.quarantined["reason_code"].value_counts().items()
         },
@@ -1356,8 +1366,9 @@ def _summary(
 ) -> ScoreSummary:
     tiers: dict[str, int] = {}
     reasons: dict[str, int] = {}
-    n_in = n_scored = n_quarantined = 0
+    n_in = n_scored = n_quarantined = n_unseen = 0
     for record in records.values():
+        n_unseen += record.get("scored_with_unseen_category", 0)
         n_in += record["rows"]["input"]
         n_scored += record["rows"]["scored"]
         n_quarantined += record["rows"]["quarantined"]
@@ -1385,6 +1396,7 @@ def _summary(
         n_chunks=len(records),
         n_chunks_reused=reused,
         input_fingerprint=spec["input_fingerprint"],
+        n_scored_unseen=n_unseen,
     )
 
 
@@ -1619,6 +1631,7 @@ def score_batch(
                 "quarantined": summary.n_quarantined,
             },
             "tiers": dict(summary.tiers),
+            "scored_with_unseen_category": summary.n_scored_unseen,
             "quarantine_reasons": dict(summary.quarantine_reasons),
             "chunks": [records[k] for k in sorted(records)],
             "finished_at": _iso(pd.Timestamp.now(tz="UTC").floor("us")),

@@ -842,3 +842,20 @@ def test_row_blocks_inside_score_frame_change_nothing(lq, lq_scored, monkeypatch
     pd.testing.assert_frame_equal(blocked.quarantined, whole.quarantined)
     again = score_frame(model, fs, scored_at=SCORED_AT, num_threads=1)
     pd.testing.assert_frame_equal(again.scored, lq_scored.scored)
+
+
+def test_job_scores_unseen_levels_within_the_tolerance(job_inputs, reference, tmp_path):
+    from govml.scoring import read_scores, score_batch
+
+    summary = score_batch(
+        job_inputs["model"],
+        job_inputs["world"],
+        **_job_kwargs(job_inputs, tmp_path / "lenient", max_unseen_features=1),
+    )
+    strict = reference[0]
+    assert summary.n_quarantined == 0 and summary.n_scored == strict.n_input
+    assert summary.n_scored_unseen == strict.n_quarantined > 0
+    assert "scored with unseen category levels" in str(summary)
+    scored = read_scores(tmp_path / "lenient")
+    flagged = set(scored.loc[scored["unseen_category"], "entity_id"])
+    assert flagged == set(reference[2]["entity_id"])
