@@ -289,6 +289,15 @@ class TrackingConfig:
     artifact_location : str or None
         Root under which new experiments store artifacts (one folder per experiment),
         or None when a tracking server decides.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from govml.tracking import configure
+    >>> tmp = tempfile.gettempdir()  # check=False: nothing is created
+    >>> local = configure(tracking_uri=f"sqlite:///{tmp}/mlruns.db", cwd=tmp, check=False)
+    >>> local.embedded, local.is_server, local.artifact_location is not None
+    (True, False, True)
     """
 
     tracking_uri: str
@@ -296,12 +305,26 @@ class TrackingConfig:
 
     @property
     def embedded(self) -> bool:
-        """True for the local SQLite store (no server)."""
+        """True for the local SQLite store (no server).
+
+        Examples
+        --------
+        >>> from govml.tracking import TrackingConfig
+        >>> TrackingConfig("sqlite:////tmp/project/mlruns.db", "/tmp/project/mlartifacts").embedded
+        True
+        """
         return self.tracking_uri.startswith("sqlite:")
 
     @property
     def is_server(self) -> bool:
-        """True when runs go to an MLflow tracking server over HTTP(S)."""
+        """True when runs go to an MLflow tracking server over HTTP(S).
+
+        Examples
+        --------
+        >>> from govml.tracking import TrackingConfig
+        >>> TrackingConfig("https://mlflow.example.com", None).is_server
+        True
+        """
         return urllib.parse.urlparse(self.tracking_uri).scheme in _SERVER_SCHEMES
 
 
@@ -319,9 +342,12 @@ def tracking_uri(*, cwd: str | os.PathLike[str] | None = None) -> str:
 
     Examples
     --------
+    >>> import govml
     >>> from govml.tracking import tracking_uri
-    >>> tracking_uri(cwd="/tmp/project")  # doctest: +SKIP
-    'sqlite:////tmp/project/mlruns.db'
+    >>> tracking_uri(cwd="/tmp/project") == govml.get_settings(cwd="/tmp/project").tracking_uri
+    True
+
+    Without ``MLFLOW_TRACKING_URI`` this is ``'sqlite:////tmp/project/mlruns.db'``.
     """
     return get_settings(cwd=cwd).tracking_uri
 
@@ -400,9 +426,17 @@ def configure(
 
     Examples
     --------
+    >>> import tempfile
     >>> from govml.tracking import configure
     >>> configure(tracking_uri="http://127.0.0.1:5000", check=False).artifact_location is None
     True
+    >>> tmp = tempfile.gettempdir()  # check=False: nothing is created
+    >>> configure(tracking_uri=f"sqlite:///{tmp}/mlruns.db", cwd=tmp, check=False).embedded
+    True
+    >>> configure(tracking_uri="sqlite:////no/such/folder/mlruns.db")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.TrackingError: the SQLite tracking store ... which does not exist; ...
     """
     settings = get_settings(cwd=cwd)
     base = Path(cwd) if cwd is not None else Path.cwd()
@@ -670,6 +704,15 @@ class LoggedMetrics:
         Names whose value was NaN or infinite (undefined, e.g. ROC-AUC of a single
         class): not logged, so charts and comparisons only see defined values. The
         tidy table written by :meth:`TrackedRun.log_evaluation` keeps them.
+
+    Examples
+    --------
+    :meth:`TrackedRun.log_metrics` returns one (see :func:`start_run`):
+
+    >>> from govml.tracking import LoggedMetrics
+    >>> logged = LoggedMetrics(values={"test.pr_auc": 0.41}, skipped=("test.roc_auc",))
+    >>> len(logged), logged.skipped
+    (1, ('test.roc_auc',))
     """
 
     values: Mapping[str, float]
@@ -684,6 +727,31 @@ class TrackedRun:
 
     Every method logs immediately. After the ``with`` block ends the run is closed
     and the methods raise :class:`~govml.TrackingError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", run_name="weekly", tracking=store) as run:
+    ...     params = run.log_params({"lgbm": {"num_leaves": 7}, "rows": 1200})
+    ...     tags = run.set_tags({"team": "governance"})
+    ...     logged = run.log_metrics({"pr_auc": 0.41, "roc_auc": float("nan")}, prefix="test")
+    ...     paths = [run.log_dict({"task": "low_quality"}, "config/resolved"),
+    ...              run.log_frame(pd.DataFrame({"n": [1, 2]}), "tables/counts.csv")]
+    >>> dict(params)
+    {'lgbm.num_leaves': '7', 'rows': '1200'}
+    >>> dict(logged.values), logged.skipped, paths
+    ({'test.pr_auc': 0.41}, ('test.roc_auc',), ['config/resolved.json', 'tables/counts.csv'])
+    >>> run.experiment_name, run.run_name, run.active, run.url, run.tracking == store
+    ('demo', 'weekly', False, None, True)
+    >>> run.log_metrics({"late": 1.0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.TrackingError: cannot log metrics: run ... has ended; ...
+    >>> work.cleanup()
     """
 
     __slots__ = (
@@ -1240,9 +1308,15 @@ def start_run(
     --------
     >>> import tempfile
     >>> from govml.tracking import configure, start_run
-    >>> config = configure(cwd=tempfile.mkdtemp())  # doctest: +SKIP
-    >>> with start_run(experiment="demo", tracking=config) as run:  # doctest: +SKIP
-    ...     run.log_metrics({"pr_auc": 0.41}, prefix="test")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with start_run(experiment="demo", tracking=store) as run:
+    ...     logged = run.log_metrics({"pr_auc": 0.41}, prefix="test")
+    >>> logged
+    LoggedMetrics(values=mappingproxy({'test.pr_auc': 0.41}), skipped=())
+    >>> len(run.run_id), run.active
+    (32, False)
+    >>> work.cleanup()
     """
     if not isinstance(experiment, str) or not experiment.strip():
         raise ConfigError(f"experiment={experiment!r}; pass a non-empty experiment name")
@@ -1302,6 +1376,17 @@ class ModelVersionInfo:
         govml task of the model (``govml.task`` tag).
     tags : mapping of str to str
         All version tags (promotion decisions are recorded as ``govml.promotion.*``).
+
+    Examples
+    --------
+    :func:`log_model`, :func:`get_version` and :func:`champion` return one:
+
+    >>> from govml.tracking import ModelVersionInfo
+    >>> info = ModelVersionInfo(name="govml-low_quality", version=3, run_id=None, model_id=None,
+    ...                         model_uri="models:/govml-low_quality/3", source="/tmp/m",
+    ...                         aliases=("candidate",), task="low_quality")
+    >>> info.model_uri, "champion" in info.aliases
+    ('models:/govml-low_quality/3', False)
     """
 
     name: str
@@ -1455,6 +1540,29 @@ def get_version(
     ------
     TrackingError
         Unknown model, version or alias.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", tracking=store) as run:
+    ...     info = tracking.log_model(model, run=run)
+    >>> by_alias = tracking.get_version("govml-low_quality", "@candidate", tracking=store)
+    >>> by_alias.version, by_alias.task, by_alias.run_id == run.run_id
+    (1, 'low_quality', True)
+    >>> tracking.get_version("govml-low_quality", "latest", tracking=store) == by_alias
+    True
+    >>> work.cleanup()
     """
     config = _resolve(tracking)
     client = _client(config)
@@ -1484,6 +1592,32 @@ def champion(name: str, *, tracking: TrackingConfig | None = None) -> ModelVersi
     ------
     TrackingError
         If the registered model does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", tracking=store) as run:
+    ...     info = tracking.log_model(model, run=run)
+    >>> tracking.champion("govml-low_quality", tracking=store) is None  # nothing promoted yet
+    True
+    >>> _ = tracking.promote("govml-low_quality", info.version, candidate_metric=0.4,
+    ...                      champion_metric=None, metric_name="test.pr_auc",
+    ...                      test_period=("2026-03-01T00:00Z", "2026-04-01T00:00Z"),
+    ...                      tracking=store)
+    >>> tracking.champion("govml-low_quality", tracking=store).version
+    1
+    >>> work.cleanup()
     """
     config = _resolve(tracking)
     client = _client(config)
@@ -1571,6 +1705,32 @@ def log_model(
         store rejects the model.
     ConfigError
         An invalid registered model name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", tracking=store) as run:
+    ...     info = tracking.log_model(model, run=run)
+    >>> info.name, info.version, info.aliases, info.task
+    ('govml-low_quality', 1, ('candidate',), 'low_quality')
+    >>> info.model_uri
+    'models:/govml-low_quality/1'
+    >>> tracking.get_version(info.name, "@candidate", tracking=store) == info
+    True
+    >>> tracking.get_version(info.name, "latest", tracking=store).run_id == run.run_id
+    True
+    >>> work.cleanup()
     """
     from govml._pyfunc import save_pyfunc
 
@@ -1754,6 +1914,29 @@ def load_model(
         that does not exist; an MLflow model of another kind.
     ModelFormatError
         The files are not a valid govml model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", tracking=store) as run:
+    ...     info = tracking.log_model(model, run=run)
+    >>> loaded = tracking.load_model("models:/govml-low_quality@candidate", tracking=store)
+    >>> bool((loaded.predict_proba(df) == model.predict_proba(df)).all())
+    True
+    >>> tracking.load_model(model.save(f"{work.name}/plain")).metadata.name  # a local folder
+    'demo'
+    >>> work.cleanup()
     """
     text = os.fspath(uri)
     scheme = urllib.parse.urlparse(text).scheme
@@ -1805,6 +1988,21 @@ class PromotionDecision:
     higher_is_better : bool
     test_start, test_end : Timestamp
         The test period (UTC) on which both values were computed.
+
+    Examples
+    --------
+    :func:`promote` returns one; ``str(decision)`` is the reason:
+
+    >>> import pandas as pd
+    >>> from govml.tracking import PromotionDecision
+    >>> decision = PromotionDecision(
+    ...     "govml-low_quality", 4, promoted=False, reason="version 3 stays champion",
+    ...     metric_name="test.pr_auc", candidate_value=0.38, champion_value=0.41,
+    ...     champion_version=3, higher_is_better=True,
+    ...     test_start=pd.Timestamp("2026-03-01", tz="UTC"),
+    ...     test_end=pd.Timestamp("2026-04-01", tz="UTC"))
+    >>> print(decision)
+    version 3 stays champion
     """
 
     name: str
@@ -1920,11 +2118,35 @@ def promote(
 
     Examples
     --------
-    >>> from govml.tracking import promote
-    >>> decision = promote("govml-low_quality", 3, candidate_metric=0.41,
-    ...                    champion_metric=0.38, metric_name="test.random_audit.pr_auc",
-    ...                    test_period=("2024-03-01T00:00Z", "2024-04-01T00:00Z"))
-    ...                    # doctest: +SKIP
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from govml import tracking
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> with tracking.start_run(experiment="demo", tracking=store) as run:
+    ...     info = tracking.log_model(model, run=run)
+    >>> tracking.champion(info.name, tracking=store) is None  # nothing promoted yet
+    True
+    >>> period = ("2026-03-01T00:00Z", "2026-04-01T00:00Z")
+    >>> first = tracking.promote(info.name, info.version, candidate_metric=0.41,
+    ...                          champion_metric=None, metric_name="test.pr_auc",
+    ...                          test_period=period, tracking=store)
+    >>> first.promoted, first.champion_version
+    (True, None)
+    >>> tracking.champion(info.name, tracking=store).aliases
+    ('candidate', 'champion')
+    >>> print(tracking.promote(info.name, info.version, candidate_metric=0.41,
+    ...                        champion_metric=0.41, metric_name="test.pr_auc",
+    ...                        test_period=period, tracking=store))
+    version 1 of 'govml-low_quality' is already the champion; nothing changed
+    >>> work.cleanup()
     """
     if not isinstance(metric_name, str) or not metric_name.strip():
         raise ConfigError(f"metric_name={metric_name!r}; name the compared metric")
