@@ -32,6 +32,7 @@ from govml._exceptions import (
     LabelError,
     MappingError,
     ModelFormatError,
+    MonitorError,
     PolicyError,
     ScoringError,
     SimulationError,
@@ -112,7 +113,60 @@ _LAZY: dict[str, str] = {
     "reason_codes": "govml.explain",
     "importance_by_reason": "govml.explain",
     "Contributions": "govml.explain",
+    # batch scoring
+    "score_frame": "govml.scoring",
+    "score_batch": "govml.scoring",
+    "resolve_model": "govml.scoring",
+    "read_scores": "govml.scoring",
+    "read_manifest": "govml.scoring",
+    "ScoredChunk": "govml.scoring",
+    "ScoreSummary": "govml.scoring",
+    "ResolvedModel": "govml.scoring",
+    "OUTPUT_SCHEMA": "govml.scoring",
+    "QUARANTINE_SCHEMA": "govml.scoring",
+    "QUARANTINE_REASONS": "govml.scoring",
+    # policy, backtest
+    "Policy": "govml.policy",
+    "load_policy": "govml.policy",
+    "health_points": "govml.policy",
+    "assign_tiers": "govml.policy",
+    "review_queue": "govml.policy",
+    "backtest": "govml.policy",
+    "BacktestResult": "govml.policy",
+    # monitoring
+    "psi": "govml.monitor",
+    "DriftReport": "govml.monitor",
+    "drift_report": "govml.monitor",
+    "TrendReport": "govml.monitor",
+    "detect_trends": "govml.monitor",
+    "TrendDetectionScore": "govml.monitor",
+    "evaluate_trend_detection": "govml.monitor",
+    # dashboard
+    "Report": "govml.report",
+    "build_report": "govml.report",
+    "log_report": "govml.report",
 }
+
+# subpackages and modules reachable as attributes (``govml.features.catalogue()``) without
+# an explicit import; imported on first access like the names above
+_SUBMODULES = frozenset(
+    {
+        "schema",
+        "simulation",
+        "summary",
+        "features",
+        "training",
+        "explain",
+        "model",
+        "tracking",
+        "scoring",
+        "spark",
+        "policy",
+        "monitor",
+        "report",
+        "cli",
+    }
+)
 
 __all__ = [
     "__version__",
@@ -134,12 +188,15 @@ __all__ = [
     "TrackingError",
     "ScoringError",
     "PolicyError",
+    "MonitorError",
     *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
+    if module is None and name in _SUBMODULES:
+        return importlib.import_module(f"govml.{name}")  # also binds govml.<name>
     if module is None:
         raise AttributeError(f"module 'govml' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -177,6 +234,25 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         Prediction,
         fingerprint,
     )
+    from govml.monitor import (  # noqa: F401
+        DriftReport,
+        TrendDetectionScore,
+        TrendReport,
+        detect_trends,
+        drift_report,
+        evaluate_trend_detection,
+        psi,
+    )
+    from govml.policy import (  # noqa: F401
+        BacktestResult,
+        Policy,
+        assign_tiers,
+        backtest,
+        health_points,
+        load_policy,
+        review_queue,
+    )
+    from govml.report import Report, build_report, log_report  # noqa: F401
     from govml.schema import (  # noqa: F401
         CONTRACT,
         ColumnMapping,
@@ -189,6 +265,19 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see the real names
         load_tables,
         save_tables,
         validate_tables,
+    )
+    from govml.scoring import (  # noqa: F401
+        OUTPUT_SCHEMA,
+        QUARANTINE_REASONS,
+        QUARANTINE_SCHEMA,
+        ResolvedModel,
+        ScoredChunk,
+        ScoreSummary,
+        read_manifest,
+        read_scores,
+        resolve_model,
+        score_batch,
+        score_frame,
     )
     from govml.simulation import (  # noqa: F401
         GroundTruth,

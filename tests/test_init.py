@@ -38,3 +38,14 @@ def test_errors_share_one_base():
         obj = getattr(govml, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, govml.GovmlError), name
+
+
+def test_subpackages_are_reachable_as_attributes():
+    code = (
+        "import govml; print(govml.features.catalogue('low_quality').shape[0] > 0, "
+        "govml.policy.load_policy.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["True", "load_policy"]
