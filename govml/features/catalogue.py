@@ -210,12 +210,28 @@ class WindowBlock:
 
     @property
     def value_columns(self) -> list[str]:
-        """The value columns the block aggregates (see the class example)."""
+        """The value columns the block aggregates.
+
+        Examples
+        --------
+        >>> from govml.features.catalogue import WindowBlock
+        >>> WindowBlock("outcomes", "o_", (("is_refund", "refunds", "RC"),), ("7D",),
+        ...             ("sum",)).value_columns
+        ['is_refund']
+        """
         return [v[0] for v in self.values]
 
     @property
     def engine_aggregations(self) -> tuple[str, ...]:
-        """The aggregations passed to the window engine (``count`` first when counted)."""
+        """The aggregations passed to the window engine (``count`` first when counted).
+
+        Examples
+        --------
+        >>> from govml.features.catalogue import WindowBlock
+        >>> WindowBlock("outcomes", "o_", (("is_refund", "refunds", "RC"),), ("7D",),
+        ...             ("sum", "count"), count_group="RC").engine_aggregations
+        ('count', 'sum')
+        """
         aggs = tuple(a for a in self.aggregations if a != "count")
         return (("count",) if self.count_group is not None else ()) + aggs
 

@@ -318,7 +318,20 @@ class WindowCall:
     def run(self, queries: pd.DataFrame, query_time: str) -> pd.DataFrame:
         """The block's columns for ``queries`` (with the ``key`` column and ``query_time``).
 
-        See the class example.
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.features.catalogue import WindowBlock
+        >>> from govml.features.history import WindowCall
+        >>> at = pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02"], utc=True)
+        >>> events = pd.DataFrame({"creator_id": ["a", "a", "b"], "at": at,
+        ...                        "gmv": [10.0, 30.0, 5.0]})
+        >>> block = WindowBlock("sessions", "s_", (("gmv", "GMV", "SA"),), ("7D",), ("sum",))
+        >>> call = WindowCall(events, time="at", block=block)
+        >>> queries = pd.DataFrame({"creator_id": ["a", "b"],
+        ...                         "t": pd.to_datetime(["2026-01-06"] * 2, utc=True)})
+        >>> call.run(queries, "t")["s_gmv_sum_7d"].tolist()
+        [40.0, 5.0]
         """
         from govml.features.windows import trailing_windows
 
@@ -338,7 +351,18 @@ class WindowCall:
     def take(self, rows: np.ndarray) -> WindowCall:
         """The same call on a subset of the events (e.g. one chunk's creators).
 
-        See the class example.
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.features.catalogue import WindowBlock
+        >>> from govml.features.history import WindowCall
+        >>> at = pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-02"], utc=True)
+        >>> events = pd.DataFrame({"creator_id": ["a", "a", "b"], "at": at,
+        ...                        "gmv": [10.0, 30.0, 5.0]})
+        >>> block = WindowBlock("sessions", "s_", (("gmv", "GMV", "SA"),), ("7D",), ("sum",))
+        >>> call = WindowCall(events, time="at", block=block)
+        >>> call.take([2]).events["creator_id"].tolist()
+        ['b']
         """
         return replace(self, events=self.events.take(rows))
 

@@ -392,13 +392,38 @@ class ReviewedEvaluation:
 
     @property
     def unbiased(self) -> Evaluation:
-        """The random-audit evaluation (see the class example)."""
+        """The random-audit evaluation.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate_reviewed
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "sample_reason": ["random_audit", "risk_queue"] * 3})
+        >>> rev = evaluate_reviewed(f, score_col="score", label_col="label", time_col="t",
+        ...                         n_bootstrap=0)
+        >>> rev.unbiased.sample, rev.unbiased.n_rows
+        ('random_audit (unbiased)', 3)
+        """
         return self.random_audit
 
     def to_frame(self) -> pd.DataFrame:
         """Both tidy tables stacked (the ``sample`` column tells them apart).
 
-        See the class example.
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import evaluate_reviewed
+        >>> f = pd.DataFrame({
+        ...     "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], "label": [1, 0, 1, 1, 0, 0],
+        ...     "t": pd.to_datetime(["2026-01-01"] * 3 + ["2026-01-02"] * 3, utc=True),
+        ...     "sample_reason": ["random_audit", "risk_queue"] * 3})
+        >>> rev = evaluate_reviewed(f, score_col="score", label_col="label", time_col="t",
+        ...                         n_bootstrap=0)
+        >>> rev.to_frame().groupby("sample", sort=False).size().tolist()
+        [6, 6]
         """
         return pd.concat(
             [self.random_audit.to_frame(), self.all_reviewed.to_frame()], ignore_index=True

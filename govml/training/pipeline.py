@@ -181,7 +181,18 @@ class TrainingData:
 
     @property
     def n_positive(self) -> int:
-        """Rows labelled 1 (see the class example)."""
+        """Rows labelled 1.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.training import TrainingData
+        >>> frame = pd.DataFrame({"id": ["a", "b", "c"], "y": [1, 1, 0], "x": [0.5, 0.9, 0.1],
+        ...                       "t": pd.to_datetime(["2026-01-01"] * 3, utc=True)})
+        >>> TrainingData(frame, task="adversarial", key=("id",), time_col="t", label_col="y",
+        ...              features=("x",), categorical=()).n_positive
+        2
+        """
         return int(self.frame[self.label_col].sum())
 
 
