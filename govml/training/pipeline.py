@@ -274,13 +274,10 @@ class TrainingResult:
         >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
         >>> config = default_config("low_quality").override(
         ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5})
-        >>> data = govml.build_training_data(world.tables, config)
-        >>> result = govml.train_model(data, config, track=False)  # no oracle
-        >>> result.pr_auc_vs_oracle() is None
-        True
-        >>> oracle = govml.training.oracle_scores(world.truth, data, config)
-        >>> 0 < govml.train_model(data, config, oracle=oracle, track=False).pr_auc_vs_oracle()
-        True
+        >>> result = govml.train_task(world.tables, config, truth=world.truth, track=False)
+        >>> ratio = result.pr_auc_vs_oracle()  # None when trained without truth / oracle
+        >>> ratio > 0, ratio == result.oracle_ratio(n_bootstrap=0)[0]
+        (True, True)
         """
         if "oracle" not in self.evaluations:
             return None
