@@ -17,8 +17,10 @@ How a job is laid out
   computed first, one whole market per task (the same engine call the pandas build
   makes), and joined to the sessions by ``session_id`` before the creator stage. It is
   six floats per scored session.
-* **Broadcast, not partitioned:** the model (LightGBM text plus JSON metadata, a few
-  MB) and the reason catalogue travel inside the task closure once per stage.
+* **Broadcast, not partitioned:** the model, as text (LightGBM's model string plus the
+  JSON metadata: features, category levels, calibration, thresholds; nothing pickled),
+  is a Spark broadcast variable, sent to each executor once and built once per worker.
+  The feature and reason catalogue is govml's own code, installed on every executor.
 
 Parity
 ------
@@ -102,8 +104,8 @@ ROW_COLUMN = "_govml_row"
 PARTITION_SESSIONS = 200_000
 
 _PYSPARK_PANDAS_WARNING = "PySpark does not yet fully support pandas"
-_SLOT_PREFIX = {"string": "s", "enum": "s", "int": "l", "float": "d", "bool": "b"}
-_SLOT_PREFIX["timestamp"] = "t"
+# packed frame: each contract kind goes to typed slots s0.., l0.., d0.., b0.., t0..
+_SLOT_PREFIX = {"string": "s", "enum": "s", "int": "l", "float": "d", "bool": "b", "timestamp": "t"}
 _SLOT_TYPE = {"s": "string", "l": "bigint", "d": "double", "b": "boolean", "t": "bigint"}
 _N_Z = 6  # market-relative session metrics (govml.features.session.MARKET_RELATIVE)
 _ERROR = re.compile(r"\[govml (\w+)\] (.*?) \[/govml\]", re.S)
