@@ -476,3 +476,21 @@ def test_cli_engine_spark_without_java_exits_2_with_one_line(monkeypatch, tmp_pa
     assert len(err) == 1 and "needs Java 17" in err[0] and "openjdk-17" in err[0]
     assert main([*argv, "--out", str(tmp_path / "o"), "--assume-timezone", "UTC"]) == 2
     assert "does not apply to --engine spark" in capsys.readouterr().err
+
+
+def test_import_is_light_and_the_layout_matches_the_feature_code():
+    import subprocess
+
+    code = "import govml.spark, sys; print('pyspark' in sys.modules, 'lightgbm' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert out.stdout.split() == ["False", "False"]
+    from govml.features.session import MARKET_RELATIVE
+    from govml.spark import _N_Z, _layout
+
+    assert len(MARKET_RELATIVE) == _N_Z
+    # every contract column has a typed slot, and no two columns of a table share one
+    for name, spec in govml.CONTRACT.items():
+        slots = [slot for _, _, slot in _layout()[name]]
+        assert len(slots) == len(set(slots)) == len(spec.columns)
