@@ -148,10 +148,24 @@ def prequential_evaluation(
     TrainingError
         Fewer than one fold, an oracle of the wrong length, or a fold without both
         classes in a period (from the splitter, naming the period).
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.training import build_training_data, default_config, oracle_scores
+    >>> world = govml.simulate(n_creators=300, n_days=90, seed=1)
+    >>> config = default_config("low_quality").override(
+    ...     {"model.num_boost_round": 20, "evaluation.n_bootstrap": 5, "split.test_days": 10})
+    >>> data = build_training_data(world.tables, config)
+    >>> oracle = oracle_scores(world.truth, data, config)
+    >>> result = prequential_evaluation(data, config, n_folds=2, oracle=oracle)
+    >>> len(result.folds), result.summary().index.tolist()
+    (2, ['model', 'logistic', 'oracle'])
     """
     from govml.model import GovmlModel
     from govml.training.baselines import LogisticBaseline
-    from govml.training.pipeline import _evaluate_all, _fit
+    from govml.training.lgbm import fit_experiment
+    from govml.training.pipeline import _evaluate_all
     from govml.training.splits import prequential_splits
 
     if n_folds < 1:
@@ -172,7 +186,7 @@ def prequential_evaluation(
     evaluations = []
     for split in folds:
         train, valid, test = split.frames(data.frame)
-        fit = _fit(train, valid, data, config, dict(config.model.params))
+        fit = fit_experiment(train, valid, data, config, dict(config.model.params))
         model = GovmlModel.from_fit(fit, task=data.task, name=config.registered_name)
         scores = test[[*data.key, data.time_col, data.label_col]].copy()
         for extra in (data.market_col, data.sample_col):
