@@ -150,7 +150,7 @@ def check_spark() -> None:
     Examples
     --------
     >>> from govml.spark import check_spark
-    >>> check_spark()  # doctest: +SKIP
+    >>> check_spark()  # silent when pyspark and Java are there
     """
     _require_pyspark()
     from pyspark.sql import SparkSession
