@@ -21,15 +21,24 @@ EXIT_USAGE = 2
 
 _EPILOG = """\
 examples:
-  govml quickstart                          simulate a world, validate it, summarise it
+  govml quickstart                          simulate, validate, train, score and report end to end
   govml simulate --out data/world --creators 5000 --days 120 --seed 7
   govml validate data/world                 check exported tables against the contract
+  govml contract --table sessions           print the data contract
   govml features --tables data/world --task low_quality --out lq.parquet
   govml train --task adversarial --tables data/world --set model.seed=3
-  govml contract                            print the data contract
+  govml score --task low_quality --model models:/govml-low_quality@champion \\
+      --tables data/world --as-of 2025-12-13 --out scores/lq/2025-12-13
+  govml backtest --tables data/world --model models:/govml-adversarial@champion \\
+      --policy experiments/policy_baseline.yaml --policy experiments/policy_strict.yaml \\
+      --from 2025-11-01 --to 2025-11-30
+  govml monitor --tables data/world --model models:/govml-low_quality@champion \\
+      --reference 2025-09-01:2025-11-01 --current 2025-11-01:2025-12-01
+  govml report --tables data/world --model models:/govml-low_quality@champion --out report.html
 
+Every command's --help says what it reads and writes, with an example.
 Settings come from environment variables (see README, "Configuration"):
-MLFLOW_TRACKING_URI, GOVML_MODELS_DIR, GOVML_DATA_DIR, GOVML_N_JOBS.
+MLFLOW_TRACKING_URI, GOVML_ARTIFACT_LOCATION, GOVML_MODELS_DIR, GOVML_DATA_DIR, GOVML_N_JOBS.
 """
 
 
@@ -664,8 +673,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Simulate a live-shopping world (the embedded default data), write its six tables "
         "as parquet, load and validate them against the contract, print a summary, then "
         "train, evaluate (against the rules and logistic baselines and the oracle) and "
-        "register both models in the local MLflow store.\n"
+        "register both models in the local MLflow store, batch-score the last day with both "
+        "models (reason codes for flagged rows) and write the governance dashboard (score "
+        "distributions, curves, reason codes, a backtest of experiments/policy_*.yaml, "
+        "drift and trend alerts).\n"
         "Output: DIR/<table>.parquet and DIR/truth/ (default DIR: $GOVML_DATA_DIR/quickstart), "
+        "DIR/scores/<task>/ (partitioned parquet + _SUCCESS), DIR/report.html, "
         "models/<task>/v<N>/, mlruns.db and mlartifacts/.",
         "govml quickstart --out data/quickstart",
     )
