@@ -171,12 +171,27 @@ class FeatureSpec:
             raise ConfigError(f"categorical feature {self.name!r} has duplicate levels")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
+        """JSON-serialisable form.
+
+        Examples
+        --------
+        >>> from govml.model import FeatureSpec
+        >>> FeatureSpec("market", "categorical", "str", ("ID", "TH")).to_dict()
+        {'name': 'market', 'kind': 'categorical', 'dtype': 'str', 'levels': ['ID', 'TH']}
+        """
         return {"name": self.name, "kind": self.kind, "dtype": self.dtype, "levels": [*self.levels]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> from govml.model import FeatureSpec
+        >>> spec = FeatureSpec.from_dict({"name": "x", "kind": "numeric", "dtype": "float64"})
+        >>> spec, FeatureSpec.from_dict(spec.to_dict()) == spec
+        (FeatureSpec(name='x', kind='numeric', dtype='float64', levels=()), True)
+        """
         return cls(
             name=str(data["name"]),
             kind=data["kind"],
@@ -262,6 +277,27 @@ class PreparedFrame:
         Rows with at least one unseen value.
     unseen_levels : mapping of str to tuple of str
         The distinct unseen values per categorical feature (only features with some).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=600)
+    >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+    ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.5, "watch": 0.2})
+    >>> new = pd.DataFrame({"market": ["TH", "KR", None], "x": [0.5, 1.0, None], "id": 7})
+    >>> prepared = model.prepare(new)  # by name: column order and extra columns don't matter
+    >>> prepared.frame.columns.tolist(), prepared.frame["market"].tolist()
+    (['x', 'market'], [1.0, 2.0, nan])
+    >>> dict(prepared.unseen), dict(prepared.unseen_levels), prepared.unseen_rows.tolist()
+    ({'market': 1}, {'market': ('KR',)}, [False, True, False])
     """
 
     frame: pd.DataFrame
@@ -274,20 +310,101 @@ class PreparedFrame:
 
     @property
     def n_unseen_rows(self) -> int:
-        """Number of rows with at least one unseen category value."""
+        """Number of rows with at least one unseen category value.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> new = pd.DataFrame({"x": [0.0, 0.0, 0.0], "market": ["KR", "TH", "KR"]})
+        >>> model.prepare(new).n_unseen_rows
+        2
+        """
         return int(self.unseen_rows.sum())
 
     @property
     def unseen_fraction(self) -> float:
-        """Share of rows with at least one unseen category value (0 for no rows)."""
+        """Share of rows with at least one unseen category value (0 for no rows).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> new = pd.DataFrame({"x": [0.0] * 4, "market": ["KR", "TH", "ID", "TH"]})
+        >>> model.prepare(new).unseen_fraction, model.prepare(new.head(0)).unseen_fraction
+        (0.25, 0.0)
+        """
         return self.n_unseen_rows / len(self.frame) if len(self.frame) else 0.0
 
     def to_numpy(self) -> np.ndarray:
-        """The feature matrix as a C-contiguous float64 array (LightGBM's input)."""
+        """The feature matrix as a C-contiguous float64 array (LightGBM's input).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> matrix = model.prepare(df).to_numpy()
+        >>> matrix.shape, matrix.dtype, matrix.flags["C_CONTIGUOUS"]
+        ((600, 2), dtype('float64'), True)
+        >>> raw = model.booster.predict(matrix, raw_score=True, num_threads=1)
+        >>> bool(np.array_equal(raw, model.predict_raw(df)))
+        True
+        """
         return np.ascontiguousarray(self.frame.to_numpy(dtype=np.float64, copy=False))
 
     def describe_unseen(self) -> str:
-        """One line per column with unseen values: count and examples."""
+        """One line per column with unseen values: count and examples.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> new = pd.DataFrame({"x": [0.0, 0.0, 0.0], "market": ["KR", "VN", "KR"]})
+        >>> model.prepare(new).describe_unseen()
+        "'market': 3 value(s) never seen in training ('KR', 'VN')"
+        >>> model.prepare(df).describe_unseen()
+        ''
+        """
         return "; ".join(
             f"{col!r}: {self.unseen[col]} value(s) never seen in training "
             f"({_sample(self.unseen_levels[col])})"
@@ -375,6 +492,18 @@ class DataFingerprint:
         ``(name, dtype)`` of every column, sorted by name.
     sha256 : str
         Hash of the frame's content: see :func:`fingerprint`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.model import DataFingerprint, fingerprint
+    >>> frame = pd.DataFrame({"t": pd.to_datetime(["2026-01-01", "2026-01-03"], utc=True),
+    ...                       "x": [0.5, 1.5], "y": [0, 1]})
+    >>> fp = fingerprint(frame, time_col="t", label_col="y")
+    >>> fp.n_rows, fp.n_positive, fp.label_rate, str(fp.time_max.date())
+    (2, 1, 0.5, '2026-01-03')
+    >>> fp.columns
+    (('t', 'datetime64[us, UTC]'), ('x', 'float64'), ('y', 'int64'))
     """
 
     n_rows: int
@@ -386,7 +515,19 @@ class DataFingerprint:
     sha256: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (timestamps as ISO 8601 UTC)."""
+        """JSON-serialisable form (timestamps as ISO 8601 UTC).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import DataFingerprint, fingerprint
+        >>> frame = pd.DataFrame({"t": pd.to_datetime(["2026-01-01", "2026-01-03"], utc=True),
+        ...                       "x": [0.5, 1.5], "y": [0, 1]})
+        >>> fp = fingerprint(frame, time_col="t", label_col="y")
+        >>> d = fp.to_dict()
+        >>> d["time_min"], d["columns"][1], len(d["sha256"])
+        ('2026-01-01T00:00:00+00:00', ['x', 'float64'], 64)
+        """
         return {
             "n_rows": self.n_rows,
             "n_positive": self.n_positive,
@@ -399,7 +540,19 @@ class DataFingerprint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataFingerprint:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import DataFingerprint, fingerprint
+        >>> frame = pd.DataFrame({"t": pd.to_datetime(["2026-01-01", "2026-01-03"], utc=True),
+        ...                       "x": [0.5, 1.5], "y": [0, 1]})
+        >>> fp = fingerprint(frame, time_col="t", label_col="y")
+        >>> import json
+        >>> DataFingerprint.from_dict(json.loads(json.dumps(fp.to_dict()))) == fp
+        True
+        """
 
         def ts(value: str | None) -> pd.Timestamp | None:
             return None if value is None else pd.Timestamp(value).tz_convert("UTC")
@@ -585,6 +738,28 @@ class ModelMetadata:
         LightGBM parameters used, plus govml's training options.
     best_iteration : int
         Number of boosting rounds kept (chosen by early stopping).
+
+    Examples
+    --------
+    :meth:`GovmlModel.from_fit` builds it after training; by hand:
+
+    >>> import pandas as pd
+    >>> from govml.model import FeatureSpec, ModelMetadata
+    >>> from govml.training.calibration import Calibration
+    >>> meta = ModelMetadata(
+    ...     task="low_quality", name="demo", version="1", label="y",
+    ...     features=(FeatureSpec("x", "numeric", "float64"),
+    ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+    ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+    ...     catalogue_version=None, fingerprint=None, library_versions={},
+    ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+    >>> meta.feature_names, dict(meta.thresholds), str(meta.created_at)
+    (('x', 'market'), {'review': 0.5}, '2026-01-02 00:00:00+00:00')
+    >>> import dataclasses
+    >>> dataclasses.replace(meta, task="spam")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: unknown task 'spam'; govml models are one of ['low_quality', ...]
     """
 
     task: str
@@ -623,23 +798,90 @@ class ModelMetadata:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Feature names in training order."""
+        """Feature names in training order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import FeatureSpec, ModelMetadata
+        >>> from govml.training.calibration import Calibration
+        >>> meta = ModelMetadata(
+        ...     task="low_quality", name="demo", version="1", label="y",
+        ...     features=(FeatureSpec("x", "numeric", "float64"),
+        ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+        ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+        ...     catalogue_version=None, fingerprint=None, library_versions={},
+        ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+        >>> meta.feature_names
+        ('x', 'market')
+        """
         return tuple(f.name for f in self.features)
 
     @property
     def categorical_features(self) -> tuple[str, ...]:
-        """Names of the categorical features, in training order."""
+        """Names of the categorical features, in training order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import FeatureSpec, ModelMetadata
+        >>> from govml.training.calibration import Calibration
+        >>> meta = ModelMetadata(
+        ...     task="low_quality", name="demo", version="1", label="y",
+        ...     features=(FeatureSpec("x", "numeric", "float64"),
+        ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+        ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+        ...     catalogue_version=None, fingerprint=None, library_versions={},
+        ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+        >>> meta.categorical_features
+        ('market',)
+        """
         return tuple(f.name for f in self.features if f.kind == "categorical")
 
     @property
     def category_levels(self) -> Mapping[str, tuple[str, ...]]:
-        """Stored levels of each categorical feature."""
+        """Stored levels of each categorical feature.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import FeatureSpec, ModelMetadata
+        >>> from govml.training.calibration import Calibration
+        >>> meta = ModelMetadata(
+        ...     task="low_quality", name="demo", version="1", label="y",
+        ...     features=(FeatureSpec("x", "numeric", "float64"),
+        ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+        ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+        ...     catalogue_version=None, fingerprint=None, library_versions={},
+        ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+        >>> dict(meta.category_levels)
+        {'market': ('ID', 'TH')}
+        """
         return MappingProxyType(
             {f.name: f.levels for f in self.features if f.kind == "categorical"}
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (what ``metadata.json`` holds, minus the file checks)."""
+        """JSON-serialisable form (what ``metadata.json`` holds, minus the file checks).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import FeatureSpec, ModelMetadata
+        >>> from govml.training.calibration import Calibration
+        >>> meta = ModelMetadata(
+        ...     task="low_quality", name="demo", version="1", label="y",
+        ...     features=(FeatureSpec("x", "numeric", "float64"),
+        ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+        ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+        ...     catalogue_version=None, fingerprint=None, library_versions={},
+        ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+        >>> d = meta.to_dict()
+        >>> d["features"][1]
+        {'name': 'market', 'kind': 'categorical', 'dtype': 'str', 'levels': ['ID', 'TH']}
+        >>> d["calibration"]["method"], d["created_at"], d["thresholds"]
+        ('identity', '2026-01-02T00:00:00+00:00', {'review': 0.5})
+        """
         return {
             "task": self.task,
             "name": self.name,
@@ -658,7 +900,28 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelMetadata:
-        """Inverse of :meth:`to_dict`; raises :class:`~govml.ModelFormatError` if invalid."""
+        """Inverse of :meth:`to_dict`; raises :class:`~govml.ModelFormatError` if invalid.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.model import FeatureSpec, ModelMetadata
+        >>> from govml.training.calibration import Calibration
+        >>> meta = ModelMetadata(
+        ...     task="low_quality", name="demo", version="1", label="y",
+        ...     features=(FeatureSpec("x", "numeric", "float64"),
+        ...               FeatureSpec("market", "categorical", "str", ("ID", "TH"))),
+        ...     calibration=Calibration.identity(), thresholds={"review": 0.5},
+        ...     catalogue_version=None, fingerprint=None, library_versions={},
+        ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
+        >>> import json
+        >>> ModelMetadata.from_dict(json.loads(json.dumps(meta.to_dict()))) == meta
+        True
+        >>> ModelMetadata.from_dict({**meta.to_dict(), "task": "spam"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ModelFormatError: model metadata is invalid (unknown task 'spam'; ...)...
+        """
         # imported here, not at the top: govml.training imports this module
         from govml.training.calibration import Calibration
 
@@ -712,6 +975,28 @@ class Prediction:
         Rows with at least one unseen value.
     unseen_levels : mapping of str to tuple of str
         The distinct unseen values per categorical feature (only features with some).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=600)
+    >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+    ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.5, "watch": 0.2})
+    >>> pred = model.predict(df.set_index(df.index + 100).head(3))
+    >>> len(pred), pred.index.tolist()
+    (3, [100, 101, 102])
+    >>> pred.tier.tolist() == model.tier_of(pred.probability).tolist()
+    True
+    >>> bool(np.allclose(pred.probability, model.metadata.calibration.apply(pred.raw)))
+    True
     """
 
     index: pd.Index
@@ -726,7 +1011,28 @@ class Prediction:
         return len(self.probability)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per input row: ``probability``, ``raw``, ``tier``, ``unseen_category``."""
+        """One row per input row: ``probability``, ``raw``, ``tier``, ``unseen_category``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> frame = model.predict(df.head(3)).to_frame()
+        >>> frame.columns.tolist(), frame.index.tolist()
+        (['probability', 'raw', 'tier', 'unseen_category'], [0, 1, 2])
+        >>> bool(frame["tier"].isin(["review", "watch", "none"]).all())
+        True
+        """
         return pd.DataFrame(
             {
                 "probability": self.probability,
@@ -773,6 +1079,28 @@ class GovmlModel:
     booster : lightgbm.Booster
         Its feature names must be ``metadata.feature_names``, in that order.
     metadata : ModelMetadata
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=600)
+    >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+    ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.5, "watch": 0.2})
+    >>> model  # doctest: +ELLIPSIS
+    GovmlModel(task='low_quality', name='demo', version='1', features=2, trees=..., calibration=...)
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     loaded = GovmlModel.load(model.save(f"{tmp}/model"))
+    >>> bool(np.array_equal(loaded.predict_proba(df), model.predict_proba(df)))
+    True
     """
 
     __slots__ = ("_booster", "_metadata")
@@ -789,17 +1117,77 @@ class GovmlModel:
 
     @property
     def booster(self) -> lightgbm.Booster:
-        """The LightGBM booster (feed it ``prepare(df).to_numpy()``, never a raw frame)."""
+        """The LightGBM booster (feed it ``prepare(df).to_numpy()``, never a raw frame).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> model.booster.feature_name(), model.booster.num_trees() == model.metadata.best_iteration
+        (['x', 'market'], True)
+        >>> raw = model.booster.predict(model.prepare(df).to_numpy(), raw_score=True, num_threads=1)
+        >>> bool(np.array_equal(raw, model.predict_raw(df)))
+        True
+        """
         return self._booster
 
     @property
     def metadata(self) -> ModelMetadata:
-        """Features, levels, calibration, thresholds, fingerprint, versions, params."""
+        """Features, levels, calibration, thresholds, fingerprint, versions, params.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> meta = model.metadata
+        >>> meta.task, meta.name, meta.label, dict(meta.thresholds)
+        ('low_quality', 'demo', 'y', {'review': 0.5, 'watch': 0.2})
+        >>> dict(meta.category_levels), meta.params["num_leaves"], sorted(meta.library_versions)
+        ({'market': ('ID', 'TH')}, 7, ['govml', 'lightgbm', 'numpy', 'pandas', 'python'])
+        """
         return self._metadata
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Feature names in training order."""
+        """Feature names in training order.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> model.feature_names
+        ('x', 'market')
+        """
         return self._metadata.feature_names
 
     def __repr__(self) -> str:
@@ -851,6 +1239,29 @@ class GovmlModel:
         ConfigError
             If the task is unknown or the thresholds are invalid (tier named
             ``"none"``, cut outside ``[0, 1]``, two tiers with the same cut).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel, fingerprint
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo", version="3",
+        ...                             thresholds={"review": 0.5},
+        ...                             fingerprint=fingerprint(df[:400], label_col="y"))
+        >>> model.metadata.version, model.metadata.fingerprint.n_rows, model.feature_names
+        ('3', 400, ('x', 'market'))
+        >>> GovmlModel.from_fit(fit, task="low_quality", name="demo", thresholds={"none": 0.5})
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ConfigError: tier name 'none' is invalid; use a non-empty name other ...
         """
         now = pd.Timestamp.now(tz="UTC").floor("us") if created_at is None else created_at
         metadata = ModelMetadata(
@@ -889,6 +1300,29 @@ class GovmlModel:
         ------
         ColumnMismatchError
             If feature columns are missing or duplicated, or numeric features hold text.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> new = pd.DataFrame({"market": pd.Categorical(["TH", "KR"]), "x": [0.5, None]})
+        >>> prepared = model.prepare(new)
+        >>> prepared.frame.to_dict("list"), dict(prepared.unseen)
+        ({'x': [0.5, nan], 'market': [1.0, 2.0]}, {'market': 1})
+        >>> model.prepare(pd.DataFrame({"x": ["0.5"], "market": ["TH"]}))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ColumnMismatchError: scoring input: numeric feature column(s) hold ...
         """
         return _prepare(df, self._metadata.features, where="scoring input")
 
@@ -955,6 +1389,26 @@ class GovmlModel:
         Returns
         -------
         ndarray of float64
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> raw = model.predict_raw(df)
+        >>> raw.shape, raw.dtype
+        ((600,), dtype('float64'))
+        >>> bool(np.array_equal(model.metadata.calibration.apply(raw), model.predict_proba(df)))
+        True
         """
         prepared = self.prepare(df)
         self._apply_policy(prepared, unseen, max_unseen_fraction)
@@ -978,6 +1432,26 @@ class GovmlModel:
         Returns
         -------
         ndarray of float64
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> p = model.predict_proba(df[["market", "x"]])  # columns are matched by name
+        >>> p.shape, bool(((p > 0) & (p < 1)).all())
+        ((600,), True)
+        >>> bool(p[df["x"] > 1].mean() > p[df["x"] < -1].mean())
+        True
         """
         return self._metadata.calibration.apply(
             self.predict_raw(df, unseen=unseen, max_unseen_fraction=max_unseen_fraction)
@@ -989,6 +1463,25 @@ class GovmlModel:
         With thresholds ``{"review": 0.5, "watch": 0.2}``, probabilities 0.7, 0.3 and 0.1
         get ``"review"``, ``"watch"`` and ``"none"``; a probability equal to a cut gets
         that tier.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> dict(model.metadata.thresholds)
+        {'review': 0.5, 'watch': 0.2}
+        >>> model.tier_of([0.7, 0.5, 0.3, 0.1]).tolist()
+        ['review', 'review', 'watch', 'none']
         """
         p = np.asarray(probability, dtype=np.float64)
         tiers = sorted(self._metadata.thresholds.items(), key=lambda kv: kv[1], reverse=True)
@@ -1036,6 +1529,35 @@ class GovmlModel:
             Unseen levels beyond the policy.
         ConfigError
             Unknown ``unseen`` policy or a tolerance outside ``[0, 1]``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> pred = model.predict(df.head(3))
+        >>> pred.tier.tolist() == model.tier_of(pred.probability).tolist(), dict(pred.unseen)
+        (True, {'market': 0})
+        >>> new = pd.DataFrame({"x": [0.0, 0.0], "market": ["TH", "KR"]})  # KR never seen
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     pred = model.predict(new, max_unseen_fraction=0.5)
+        >>> pred.unseen_rows.tolist(), [w.category.__name__ for w in caught]
+        ([False, True], ['UnseenCategoryWarning'])
+        >>> model.predict(new, unseen="raise")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.UnseenCategoryError: 1 of 2 rows (50.00%) hold category levels never ...
         """
         prepared = self.prepare(df)
         self._apply_policy(prepared, unseen, max_unseen_fraction)
@@ -1074,6 +1596,28 @@ class GovmlModel:
         ------
         ModelFormatError
             If ``path`` exists and is not a folder.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> import json, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = model.save(f"{tmp}/models/demo")  # parents are created
+        ...     files = sorted(p.name for p in folder.iterdir())
+        ...     meta = json.loads((folder / "metadata.json").read_text())
+        >>> files, meta["format_version"], meta["name"], len(meta["model_sha256"])
+        (['metadata.json', 'model.txt'], 1, 'demo', 64)
         """
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
@@ -1113,6 +1657,32 @@ class GovmlModel:
             Missing folder or files, corrupt JSON or model text, a checksum mismatch, or
             a format version newer than this govml reads. The message names the path and
             the fix.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5, "watch": 0.2})
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     loaded = GovmlModel.load(model.save(f"{tmp}/model"))
+        >>> loaded.metadata == model.metadata
+        True
+        >>> bool(np.array_equal(loaded.predict_raw(df), model.predict_raw(df)))
+        True
+        >>> GovmlModel.load("no/such/folder")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ModelFormatError: no model folder at no/such/folder; pass the folder ...
         """
         import lightgbm
 
