@@ -112,6 +112,31 @@ class ReasonInfo:
         feature order.
     labels, sentences : tuple of str
         Short label and business-language sentence per entry of ``codes``.
+
+    Examples
+    --------
+    :func:`explain` builds it from the feature catalogue (``Contributions.reasons``):
+
+    >>> import numpy as np, pandas as pd
+    >>> from govml.explain import explain
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> rate = rng.gamma(1.0, 1.0, 600)
+    >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> info = explain(model, df.head(1), num_threads=1).reasons  # the task's catalogue
+    >>> info.feature_groups, info.labels
+    (('VR', 'MK'), ('viewer reports', 'market context'))
+    >>> info.sentences[0]
+    'viewers reported this content far more than usual'
+    >>> own = pd.DataFrame({"name": ["report_rate"], "reason_group": ["VR"]})  # no 'market'
+    >>> explain(model, df.head(1), catalogue=own, num_threads=1).reasons.codes
+    ('VR', 'market')
     """
 
     feature_groups: tuple[str, ...]
@@ -210,6 +235,28 @@ class Contributions:
         Rows in the input frame (explained or not).
     n_distinct : int
         Distinct feature rows actually sent to Tree SHAP (``n`` without de-duplication).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.explain import explain
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> rate = rng.gamma(1.0, 1.0, 600)
+    >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> c = explain(model, df.head(3), num_threads=1)
+    >>> len(c), c.values.shape, c.feature_names, c.index.tolist()
+    (3, (3, 2), ('report_rate', 'market'), [0, 1, 2])
+    >>> bool(np.allclose(c.base_value + c.values.sum(axis=1), model.predict_raw(df.head(3))))
+    True
+    >>> bool(np.allclose(c.probability, model.predict_proba(df.head(3))))
+    True
     """
 
     values: np.ndarray
@@ -236,6 +283,27 @@ class Contributions:
         ndarray of object, shape (n, p)
             Numbers as floats; categories as their level text, ``"<unseen>"`` for a
             level never seen in training and ``None`` for a missing value.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.explain import explain
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+        >>> new = pd.DataFrame({"report_rate": [0.5, 2.0, 1.0], "market": ["TH", "KR", None]})
+        >>> c = explain(model, new, unseen="allow", num_threads=1)
+        >>> c.data[:, 1].tolist()  # codes into the levels ('ID', 'TH'); 2 = unseen
+        [1.0, 2.0, nan]
+        >>> c.display_data().tolist()
+        [[0.5, 'TH'], [2.0, '<unseen>'], [1.0, None]]
         """
         out = self.data.astype(object)
         for j, name in enumerate(self.feature_names):
@@ -263,6 +331,31 @@ class Contributions:
             value, category code for categoricals), ``display_value`` (category label or
             the number), ``contribution`` (log-odds) and ``reason_group`` (code). Rows
             in input order, features in model order.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.explain import explain
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+        >>> frame = explain(model, df.head(2), num_threads=1).to_frame()
+        >>> frame[["row", "feature", "display_value", "reason_group"]]
+          row      feature display_value reason_group
+        0   0  report_rate      0.679932           VR
+        1   0       market            ID           MK
+        2   1  report_rate      1.019597           VR
+        3   1       market            TH           MK
+        >>> bool(np.allclose(frame.groupby("row")["contribution"].sum(),
+        ...                  explain(model, df.head(2)).values.sum(axis=1)))
+        True
         """
         n, p = self.values.shape
         return pd.DataFrame(
@@ -285,6 +378,28 @@ class Contributions:
         Returns
         -------
         shap.Explanation
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.explain import explain
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+        >>> exp = explain(model, df.head(3), num_threads=1).to_shap()
+        >>> type(exp).__name__, exp.values.shape, exp.feature_names
+        ('Explanation', (3, 2), ['report_rate', 'market'])
+        >>> exp.display_data[:, 1].tolist(), exp.data[:, 1].tolist()
+        (['ID', 'TH', 'ID'], [0.0, 1.0, 0.0])
+
+        ``shap.plots.waterfall(exp[0])`` then draws the first row's explanation.
         """
         import shap
 
