@@ -230,6 +230,19 @@ class Rule:
         a policy can follow a retrained model's calibration.
     min_exposure, max_exposure : float or None
         Bounds on the exposure (the review queue's exposure column, e.g. 30-day GMV).
+
+    Examples
+    --------
+    Rules usually come from a policy file (``policy.tiers[i].rules``); one by hand:
+
+    >>> import numpy as np
+    >>> from govml.policy import Rule
+    >>> rule = Rule("points_and_risk", min_points=4, min_risk=0.5)
+    >>> rule.describe()
+    'points >= 4 and risk >= 0.5'
+    >>> points, risk = np.array([0.0, 4.0, 12.0]), np.array([0.9, 0.6, 0.1])
+    >>> rule.matches(points, risk, np.full(3, np.nan)).tolist()
+    [False, True, False]
     """
 
     name: str
@@ -251,6 +264,15 @@ class Rule:
         """Boolean mask of the rows the rule matches (NaN values match no bound).
 
         ``thresholds`` (the model's tier cuts) resolve risk bounds given by name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from govml.policy import Rule
+        >>> rule = Rule("model_review", min_risk="review", max_exposure=100)
+        >>> rule.matches(np.zeros(3), np.array([0.1, 0.4, 0.4]),
+        ...              np.array([50.0, 50.0, np.nan]), thresholds={"review": 0.3}).tolist()
+        [False, True, False]
         """
         hit = np.ones(len(points), dtype=bool)
         risk_lo = _risk_cut(self.min_risk, thresholds, self.name)
@@ -267,7 +289,14 @@ class Rule:
         return hit
 
     def describe(self) -> str:
-        """The bounds as text, e.g. ``points >= 12 and risk >= 0.5``."""
+        """The bounds as text, e.g. ``points >= 12 and risk >= 0.5``.
+
+        Examples
+        --------
+        >>> from govml.policy import Rule
+        >>> Rule("clean_seller", max_points=0, max_risk="watch", min_exposure=100).describe()
+        'points <= 0 and risk <= watch and exposure >= 100'
+        """
         parts = []
         for what in ("points", "risk", "exposure"):
             lo, hi = getattr(self, f"min_{what}"), getattr(self, f"max_{what}")
@@ -293,6 +322,21 @@ class TierAction:
     value_share : float or None
         The action's value is ``value_share × exposure`` (e.g. a reward as a share of
         trailing GMV).
+
+    Examples
+    --------
+    A policy file's ``action: {kind: live_restriction, duration: 7D}`` becomes:
+
+    >>> from govml.policy import Policy
+    >>> policy = Policy.from_dict({"name": "p", "version": 1, "tiers": [
+    ...     {"name": "restrict", "when": [{"min_points": 12}],
+    ...      "action": {"kind": "live_restriction", "duration": "7D"}},
+    ...     {"name": "healthy"}]})
+    >>> action = policy.tiers[0].action
+    >>> action.kind, action.duration, action.every
+    ('live_restriction', Timedelta('7 days 00:00:00'), None)
+    >>> action.is_penalty, action.is_reward
+    (True, False)
     """
 
     kind: str
@@ -302,16 +346,42 @@ class TierAction:
 
     @property
     def is_penalty(self) -> bool:
+        """The kind is one of :data:`PENALTY_KINDS` (its tier is a penalty tier).
+
+        Examples
+        --------
+        >>> from govml.policy import TierAction
+        >>> TierAction("suspension").is_penalty, TierAction("incentive_reward").is_penalty
+        (True, False)
+        """
         return self.kind in PENALTY_KINDS
 
     @property
     def is_reward(self) -> bool:
+        """The kind is one of :data:`REWARD_KINDS` (counted as ``rewarded`` in backtests).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.policy import TierAction
+        >>> TierAction("incentive_reward", every=pd.Timedelta(days=30), value_share=0.02).is_reward
+        True
+        """
         return self.kind in REWARD_KINDS
 
 
 @dataclass(frozen=True)
 class Tier:
-    """A tier: its name, rules (empty for the default tier) and optional action."""
+    """A tier: its name, rules (empty for the default tier) and optional action.
+
+    Examples
+    --------
+    >>> from govml.policy import Rule, Tier, TierAction
+    >>> restrict = Tier("restrict", rules=(Rule("many_points", min_points=12),),
+    ...                 action=TierAction("live_restriction"))
+    >>> restrict.is_default, restrict.is_penalty, Tier("healthy").is_default
+    (False, True, True)
+    """
 
     name: str
     rules: tuple[Rule, ...] = ()
@@ -319,16 +389,57 @@ class Tier:
 
     @property
     def is_default(self) -> bool:
+        """The tier has no rules: creators no other tier matches land here.
+
+        Examples
+        --------
+        >>> from govml.policy import Rule, Tier
+        >>> Tier("healthy").is_default, Tier("review", (Rule("r", min_risk=0.2),)).is_default
+        (True, False)
+        """
         return not self.rules
 
     @property
     def is_penalty(self) -> bool:
+        """The tier's action is a penalty (:attr:`TierAction.is_penalty`).
+
+        Examples
+        --------
+        >>> from govml.policy import Rule, Tier, TierAction
+        >>> warn = Tier("warn", (Rule("points_4", min_points=4),), TierAction("warning"))
+        >>> warn.is_penalty, Tier("healthy").is_penalty
+        (True, False)
+        """
         return self.action is not None and self.action.is_penalty
 
 
 @dataclass(frozen=True)
 class HealthPoints:
-    """Account-health points: per kind and severity, with expiry (see the module docstring)."""
+    """Account-health points: per kind and severity, with expiry (see the module docstring).
+
+    Attributes
+    ----------
+    points : mapping of str to mapping of str to float
+        ``points[kind][severity]``, for every violation kind and severity (the
+        ``health.points`` defaults with the ``health.by_kind`` overrides folded in).
+    expiry : Timedelta
+        Points stop counting this long after detection.
+    count_pending : bool
+        Count a violation from detection while its appeal is open (else only once
+        confirmed, from ``resolved_at``).
+
+    Examples
+    --------
+    >>> from govml.policy import Policy
+    >>> policy = Policy.from_dict({"name": "p", "version": 1,
+    ...     "health": {"expiry": "30D", "points": {"major": 5},
+    ...                "by_kind": {"counterfeit": {"major": 8}}},
+    ...     "tiers": [{"name": "bad", "when": [{"min_points": 5}]}, {"name": "ok"}]})
+    >>> policy.health.expiry, policy.health.count_pending
+    (Timedelta('30 days 00:00:00'), True)
+    >>> dict(policy.health.points["counterfeit"]), policy.health.points["fake_engagement"]["major"]
+    ({'minor': 1.0, 'major': 8.0, 'critical': 12.0}, 5.0)
+    """
 
     points: Mapping[str, Mapping[str, float]]
     expiry: pd.Timedelta = pd.Timedelta(days=90)
@@ -338,7 +449,22 @@ class HealthPoints:
 @dataclass(frozen=True)
 class Hysteresis:
     """Escalate at once; de-escalate after ``cooldown_days`` in the tier and
-    ``confirm_days`` consecutive evaluations that qualify for a lighter tier."""
+    ``confirm_days`` consecutive evaluations that qualify for a lighter tier.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.policy import Policy, assign_tiers
+    >>> policy = Policy.from_dict({"name": "p", "version": 1,
+    ...     "tiers": [{"name": "watch", "when": [{"min_risk": 0.5}]}, {"name": "ok"}],
+    ...     "hysteresis": {"confirm_days": 2}})
+    >>> policy.hysteresis
+    Hysteresis(cooldown_days=0, confirm_days=2)
+    >>> frame = pd.DataFrame({"creator_id": "a", "points": 0.0, "probability": [0.9, 0.1, 0.1],
+    ...     "snapshot_at": pd.date_range("2026-01-01", periods=3, freq="D", tz="UTC")})
+    >>> assign_tiers(frame, policy)["tier"].tolist()  # leaves 'watch' on the 2nd clean day
+    ['watch', 'watch', 'ok']
+    """
 
     cooldown_days: int = 0
     confirm_days: int = 1
@@ -346,7 +472,31 @@ class Hysteresis:
 
 @dataclass(frozen=True)
 class ReviewQueueConfig:
-    """Daily moderator capacity per market and how the queue ranks creators."""
+    """Daily moderator capacity per market and how the queue ranks creators.
+
+    Attributes
+    ----------
+    capacity : mapping of str to int
+        Creators reviewed per market per day (``"default"`` for unlisted markets).
+    exposure : str
+        Creator feature multiplied with the risk (expected harm).
+    tiers : tuple of str
+        Tiers whose creators may be queued (empty: every tier).
+    recheck_days : int
+        A queued creator is not queued again for this many days.
+    min_risk : float
+        Creators below this risk are never queued.
+
+    Examples
+    --------
+    >>> from govml.policy import Policy
+    >>> policy = Policy.from_dict({"name": "p", "version": 1,
+    ...     "tiers": [{"name": "review", "when": [{"min_risk": 0.2}]}, {"name": "ok"}],
+    ...     "review_queue": {"capacity": {"ID": 10, "default": 2}, "tiers": ["review"]}})
+    >>> queue = policy.review_queue
+    >>> queue.capacity_of("ID"), queue.capacity_of("VN"), queue.exposure, queue.tiers
+    (10, 2, 'sess_gmv_sum_30d', ('review',))
+    """
 
     capacity: Mapping[str, int] = field(default_factory=lambda: {"default": 0})
     exposure: str = _DEFAULT_EXPOSURE
@@ -355,7 +505,15 @@ class ReviewQueueConfig:
     min_risk: float = 0.0
 
     def capacity_of(self, market: str) -> int:
-        """Creators that market's moderators review per day."""
+        """Creators that market's moderators review per day.
+
+        Examples
+        --------
+        >>> from govml.policy import ReviewQueueConfig
+        >>> queue = ReviewQueueConfig(capacity={"ID": 6, "default": 1})
+        >>> queue.capacity_of("ID"), queue.capacity_of("SG")
+        (6, 1)
+        """
         return int(self.capacity.get(str(market), self.capacity.get("default", 0)))
 
 
@@ -386,6 +544,21 @@ class Policy:
     review_queue : ReviewQueueConfig
     source : str or None
         The file it was read from.
+
+    Examples
+    --------
+    >>> from govml.policy import Policy
+    >>> policy = Policy.from_dict({"name": "baseline", "version": 1,
+    ...     "tiers": [{"name": "suspend", "when": [{"min_points": 12}], "action": "suspension"},
+    ...               {"name": "review", "when": [{"min_risk": 0.3, "min_exposure": 100}]},
+    ...               {"name": "healthy"}],
+    ...     "hysteresis": {"cooldown_days": 7}, "review_queue": {"capacity": 5}})
+    >>> policy.label, policy.tier_names, policy.penalty_tiers
+    ('baseline@1', ('suspend', 'review', 'healthy'), ('suspend',))
+    >>> [rule.describe() for tier in policy.tiers for rule in tier.rules]
+    ['points >= 12', 'risk >= 0.3 and exposure >= 100']
+    >>> policy.hysteresis.cooldown_days, policy.review_queue.capacity_of("ID")
+    (7, 5)
     """
 
     name: str
@@ -399,29 +572,94 @@ class Policy:
 
     @property
     def label(self) -> str:
-        """``name@version``: how the policy is named in backtest tables."""
+        """``name@version``: how the policy is named in backtest tables.
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> Policy.from_dict({"name": "strict", "version": "2.1",
+        ...     "tiers": [{"name": "bad", "when": [{"min_points": 4}]}, {"name": "ok"}]}).label
+        'strict@2.1'
+        """
         return f"{self.name}@{self.version}"
 
     @property
     def tier_names(self) -> tuple[str, ...]:
+        """Tier names, most severe first (the order rules are tried in).
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> Policy.from_dict({"name": "p", "version": 1, "tiers": [
+        ...     {"name": "restrict", "when": [{"min_points": 8}]},
+        ...     {"name": "warn", "when": [{"min_points": 4}]}, {"name": "ok"}]}).tier_names
+        ('restrict', 'warn', 'ok')
+        """
         return tuple(t.name for t in self.tiers)
 
     @property
     def default_tier(self) -> str:
+        """The tier without rules: where creators no rule matches land.
+
+        It need not be the last tier: the rules of every other tier (a reward tier
+        listed after it included) are tried first, in order.
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> Policy.from_dict({"name": "p", "version": 1, "tiers": [
+        ...     {"name": "warn", "when": [{"min_points": 4}]}, {"name": "healthy"},
+        ...     {"name": "reward", "when": [{"max_risk": 0.01}]}]}).default_tier
+        'healthy'
+        """
         return next(t.name for t in self.tiers if t.is_default)
 
     @property
     def penalty_tiers(self) -> tuple[str, ...]:
-        """Tiers whose action is a penalty."""
+        """Tiers whose action is a penalty (:data:`PENALTY_KINDS`).
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> Policy.from_dict({"name": "p", "version": 1, "tiers": [
+        ...     {"name": "warn", "when": [{"min_points": 4}], "action": "warning"},
+        ...     {"name": "review", "when": [{"min_risk": 0.2}]}, {"name": "healthy"},
+        ...     {"name": "reward", "when": [{"max_risk": 0.01}], "action": "incentive_reward"}],
+        ... }).penalty_tiers
+        ('warn',)
+        """
         return tuple(t.name for t in self.tiers if t.is_penalty)
 
     def points_for(self, kind: str, severity: str) -> float:
-        """Health points of one violation of ``kind`` and ``severity``."""
+        """Health points of one violation of ``kind`` and ``severity``.
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> policy = Policy.from_dict({"name": "p", "version": 1,
+        ...     "health": {"points": {"major": 5}, "by_kind": {"counterfeit": {"major": 8}}},
+        ...     "tiers": [{"name": "bad", "when": [{"min_points": 5}]}, {"name": "ok"}]})
+        >>> policy.points_for("counterfeit", "major")  # health.by_kind
+        8.0
+        >>> policy.points_for("misleading_claim", "major")  # health.points
+        5.0
+        """
         return float(self.health.points[kind][severity])
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Policy:
         """Validate a policy given as plain data (what the YAML file holds).
+
+        Parameters
+        ----------
+        data : mapping
+            The fields of a policy file (see the module docstring).
+        source : str, optional
+            Where the data came from (named in error messages, kept as ``source``).
+
+        Returns
+        -------
+        Policy
 
         Raises
         ------
@@ -431,6 +669,16 @@ class Policy:
         Examples
         --------
         >>> from govml.policy import Policy
+        >>> policy = Policy.from_dict({"name": "p", "version": 1,
+        ...     "tiers": [{"name": "restrict", "when": [{"min_points": 8}],
+        ...                "action": {"kind": "live_restriction", "duration": "7D"}},
+        ...               {"name": "healthy"}]})
+        >>> rule = policy.tiers[0].rules[0]
+        >>> rule.name, rule.min_points, policy.tiers[0].action.duration.days
+        ('restrict.1', 8.0, 7)
+
+        Invalid fields are named, with what is allowed:
+
         >>> Policy.from_dict({"name": "p", "version": 1,
         ...                   "tiers": [{"name": "a", "when": [{"min_risk": 2}]},
         ...                             {"name": "b"}]})
@@ -479,7 +727,24 @@ class Policy:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data that :meth:`from_dict` reads back (for logging and YAML)."""
+        """Plain data that :meth:`from_dict` reads back (for logging and YAML).
+
+        Durations become text (``"7D"``), rules get their names, and ``health`` holds the
+        full kind x severity table under ``by_kind``.
+
+        Examples
+        --------
+        >>> from govml.policy import Policy
+        >>> policy = Policy.from_dict({"name": "p", "version": 1,
+        ...     "tiers": [{"name": "restrict", "when": [{"min_points": 8}],
+        ...                "action": {"kind": "live_restriction", "duration": "7D"}},
+        ...               {"name": "healthy"}]})
+        >>> data = policy.to_dict()
+        >>> data["tiers"][0]["action"], data["health"]["expiry"], data["review_queue"]["capacity"]
+        ({'kind': 'live_restriction', 'duration': '7D'}, '90D', {'default': 0})
+        >>> Policy.from_dict(data) == policy
+        True
+        """
 
         def td(value: pd.Timedelta | None) -> str | None:
             return (
@@ -692,7 +957,15 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
     Examples
     --------
+    >>> import pathlib, tempfile
     >>> from govml.policy import load_policy
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "policy_demo.yaml"
+    ...     _ = path.write_text("{name: demo, version: 2, tiers: "
+    ...                         "[{name: review, when: [{min_risk: 0.3}]}, {name: ok}]}")
+    ...     policy = load_policy(path)
+    >>> policy.label, policy.tier_names, policy.source.endswith("policy_demo.yaml")
+    ('demo@2', ('review', 'ok'), True)
     >>> load_policy("no/such/policy.yaml")
     Traceback (most recent call last):
     ...
@@ -1276,6 +1549,41 @@ class BacktestResult:
         probability, exposure, expected_harm, tier, rule, label`` and reason codes.
     notes : tuple of str
         What samples and cutoffs the numbers use.
+
+    Examples
+    --------
+    One policy (restrict from 4 health points, queue creators the model puts above its
+    ``review`` cut) replayed over a week of a small world, with its ground truth:
+
+    >>> import govml
+    >>> from govml.policy import Policy, backtest
+    >>> world = govml.simulate(n_creators=150, n_days=75, seed=2)
+    >>> fast = govml.default_config("adversarial").override({"model.num_boost_round": 20,
+    ...     "labels.horizon": "7D", "labels.resolution_delay": "7D", "evaluation.n_bootstrap": 0})
+    >>> model = govml.train_task(world.tables, fast, track=False).model  # a toy model
+    >>> policy = Policy.from_dict({"name": "strict", "version": 1, "tiers": [
+    ...     {"name": "restrict", "when": [{"min_points": 4}], "action": "live_restriction"},
+    ...     {"name": "review", "when": [{"min_risk": "review"}]}, {"name": "healthy"}],
+    ...     "review_queue": {"capacity": 2, "tiers": ["review"]}})
+    >>> result = backtest(world.tables, model, policy, start="2025-10-06", end="2025-10-12",
+    ...                   horizon="7D", resolution_delay="7D", truth=world.truth)
+    >>> result.policies, len(result.decisions) == int(result.weekly["creator_days"].sum())
+    (('strict@1',), True)
+    >>> result.weekly[["market", "creators", "penalised", "true_positives",
+    ...                "false_penalties_truth"]]  # doctest: +NORMALIZE_WHITESPACE
+      market  creators  penalised  true_positives  false_penalties_truth
+    0     ID        56          3               1                      1
+    1     MY        11          0               0                      0
+    2     PH        16          0               0                      0
+    3     SG         3          0               0                      0
+    4     TH        23          2               0                      2
+    5     VN        29          3               0                      2
+    >>> bool((result.queue.groupby(["day", "market"]).size() <= 2).all())  # the capacity
+    True
+    >>> print(result.notes[1])  # doctest: +NORMALIZE_WHITESPACE
+    creator labels: confirmed major/critical adversarial violation detected within 7D
+    after the day; 939 of 939 creator-days mature at the export time 2025-10-28 22:58
+    (day + 7D + 7D resolution delay)
     """
 
     policies: tuple[str, ...]
@@ -1299,6 +1607,31 @@ class BacktestResult:
             One row per metric, one column per policy: the summed counts of
             :attr:`weekly` and the rates recomputed from them, plus
             ``tier_changes_per_creator_week``.
+
+        Examples
+        --------
+        >>> import govml
+        >>> from govml.policy import Policy, backtest
+        >>> world = govml.simulate(n_creators=150, n_days=75, seed=2)
+        >>> fast = govml.default_config("adversarial").override({
+        ...     "model.num_boost_round": 20, "evaluation.n_bootstrap": 0,
+        ...     "labels.horizon": "7D", "labels.resolution_delay": "7D"})
+        >>> model = govml.train_task(world.tables, fast, track=False).model  # a toy model
+        >>> policy = Policy.from_dict({"name": "strict", "version": 1, "tiers": [
+        ...     {"name": "restrict", "when": [{"min_points": 4}], "action": "live_restriction"},
+        ...     {"name": "healthy"}]})
+        >>> result = backtest(world.tables, model, policy, start="2025-10-06", end="2025-10-12",
+        ...                   horizon="7D", resolution_delay="7D", truth=world.truth)
+        >>> table = result.compare()
+        >>> bool(table.loc["penalised", "strict@1"] == result.weekly["penalised"].sum())
+        True
+        >>> rows = ["penalised", "false_penalties_truth", "false_penalty_rate_truth"]
+        >>> table.loc[rows]  # doctest: +NORMALIZE_WHITESPACE
+        policy                    strict@1
+        metric
+        penalised                    8.000
+        false_penalties_truth        5.000
+        false_penalty_rate_truth     0.625
         """
         w = self.weekly
         counts = [
@@ -1570,11 +1903,37 @@ def backtest(
 
     Examples
     --------
+    A toy adversarial-seller model on a small world, and two policies that restrict
+    creators from 12 or from 4 health points and queue those the model puts above its
+    ``review`` cut (2 per market and day):
+
     >>> import govml
-    >>> from govml.policy import backtest
-    >>> world = govml.simulate(n_creators=60, n_days=40, seed=1)
-    >>> backtest(world.tables, "no/such/model", "experiments/policy_baseline.yaml",
-    ...          start="2025-09-01", end="2025-09-07")
+    >>> from govml.policy import Policy, backtest
+    >>> world = govml.simulate(n_creators=150, n_days=75, seed=2)
+    >>> fast = govml.default_config("adversarial").override({"model.num_boost_round": 20,
+    ...     "labels.horizon": "7D", "labels.resolution_delay": "7D", "evaluation.n_bootstrap": 0})
+    >>> model = govml.train_task(world.tables, fast, track=False).model  # a toy model
+    >>> def policy(name, min_points):
+    ...     restrict = {"name": "restrict", "when": [{"min_points": min_points}],
+    ...                 "action": "live_restriction"}
+    ...     return Policy.from_dict({"name": name, "version": 1, "tiers": [
+    ...         restrict, {"name": "review", "when": [{"min_risk": "review"}]},
+    ...         {"name": "healthy"}], "review_queue": {"capacity": 2, "tiers": ["review"]}})
+    >>> result = backtest(world.tables, model, [policy("lenient", 12), policy("strict", 4)],
+    ...                   start="2025-10-06", end="2025-10-12", horizon="7D", resolution_delay="7D")
+    >>> rows = ["creator_weeks", "penalised", "precision", "recall"]
+    >>> result.compare().loc[rows].round(2)  # doctest: +NORMALIZE_WHITESPACE
+    policy         lenient@1  strict@1
+    metric
+    creator_weeks     138.00    138.00
+    penalised           3.00      8.00
+    precision           0.33      0.12
+    recall              1.00      1.00
+
+    A model that cannot be loaded fails before any work:
+
+    >>> backtest(world.tables, "no/such/model", policy("p", 4),
+    ...          start="2025-10-06", end="2025-10-12")
     Traceback (most recent call last):
     ...
     govml._exceptions.TrackingError: no model at 'no/such/model': the folder does not exist; accepted: models:/<name>@<alias>, models:/<name>/<version>, models:/<logged model id>, runs:/<run_id>/model, or a local model folder
