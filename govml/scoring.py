@@ -332,6 +332,32 @@ class ScoredChunk:
         Rows that could not be scored, in :data:`QUARANTINE_SCHEMA`, in input order.
     n_input : int
         Rows in the input frame; always ``len(scored) + len(quarantined)``.
+
+    Examples
+    --------
+    :func:`score_frame` returns one:
+
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.scoring import score_frame
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> rate = rng.gamma(1.0, 1.0, 600)
+    >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+    ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+    ...                    params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.5})
+    >>> frame = df.assign(session_id=[f"s{i}" for i in range(600)],
+    ...                   ended_at=pd.Timestamp("2026-01-02T10:00", tz="UTC"))
+    >>> frame.loc[3, "market"] = "KR"  # a market the model never saw: quarantined
+    >>> chunk = score_frame(model, frame, scored_at="2026-01-03", num_threads=1)
+    >>> chunk.n_input, len(chunk.scored), len(chunk.quarantined)
+    (600, 599, 1)
+    >>> chunk.scored.columns.tolist()[:4], chunk.quarantined["entity_id"].tolist()
+    (['task', 'entity_id', 'creator_id', 'market'], ['s3'])
     """
 
     scored: pd.DataFrame
@@ -348,16 +374,89 @@ class ScoredChunk:
 
     @property
     def n_scored(self) -> int:
-        """Rows scored."""
+        """Rows scored.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.scoring import score_frame
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5})
+        >>> frame = df.assign(session_id=[f"s{i}" for i in range(600)],
+        ...                   ended_at=pd.Timestamp("2026-01-02T10:00", tz="UTC"))
+        >>> frame.loc[3, "market"] = "KR"  # a market the model never saw: quarantined
+        >>> chunk = score_frame(model, frame, scored_at="2026-01-03", num_threads=1)
+        >>> chunk.n_scored, chunk.n_scored == len(chunk.scored)
+        (599, True)
+        """
         return len(self.scored)
 
     @property
     def n_quarantined(self) -> int:
-        """Rows quarantined."""
+        """Rows quarantined.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.scoring import score_frame
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5})
+        >>> frame = df.assign(session_id=[f"s{i}" for i in range(600)],
+        ...                   ended_at=pd.Timestamp("2026-01-02T10:00", tz="UTC"))
+        >>> frame.loc[3, "market"] = "KR"  # a market the model never saw: quarantined
+        >>> chunk = score_frame(model, frame, scored_at="2026-01-03", num_threads=1)
+        >>> chunk.n_quarantined, chunk.quarantined.loc[0, "reason_code"]
+        (1, 'unseen_category')
+        """
         return len(self.quarantined)
 
     def to_arrow(self) -> tuple[pa.Table, pa.Table]:
-        """``(scored, quarantined)`` as pyarrow tables with exactly the two schemas."""
+        """``(scored, quarantined)`` as pyarrow tables with exactly the two schemas.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.scoring import score_frame
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> rate = rng.gamma(1.0, 1.0, 600)
+        >>> df = pd.DataFrame({"report_rate": rate, "market": rng.choice(["ID", "TH"], 600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(3 - 2 * rate))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["report_rate", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+        ...                             thresholds={"review": 0.5})
+        >>> frame = df.assign(session_id=[f"s{i}" for i in range(600)],
+        ...                   ended_at=pd.Timestamp("2026-01-02T10:00", tz="UTC"))
+        >>> frame.loc[3, "market"] = "KR"  # a market the model never saw: quarantined
+        >>> chunk = score_frame(model, frame, scored_at="2026-01-03", num_threads=1)
+        >>> from govml.scoring import OUTPUT_SCHEMA, QUARANTINE_SCHEMA
+        >>> scored, quarantined = chunk.to_arrow()
+        >>> scored.schema.equals(OUTPUT_SCHEMA), quarantined.schema.equals(QUARANTINE_SCHEMA)
+        (True, True)
+        >>> scored.num_rows, str(scored.schema.field("reasons").type)
+        (599, 'list<item: struct<code: string, text: string, contribution: double>>')
+        """
         return _to_table(self.scored, OUTPUT_SCHEMA), _to_table(self.quarantined, QUARANTINE_SCHEMA)
 
 
@@ -852,6 +951,28 @@ class ResolvedModel:
         or URI given otherwise, None for an in-memory model.
     sha256 : str
         Hash of the booster text and the metadata: identifies the model exactly.
+
+    Examples
+    --------
+    :func:`resolve_model` returns one; the hash is the same wherever the model comes from:
+
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.scoring import resolve_model
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo", version="2")
+    >>> resolved = resolve_model(model)  # in memory: no uri
+    >>> resolved.name, resolved.version, resolved.uri, len(resolved.sha256)
+    ('demo', '2', None, 64)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     from_folder = resolve_model(model.save(f"{tmp}/model"))
+    ...     uri_is_folder = from_folder.uri.endswith("model")
+    >>> from_folder.sha256 == resolved.sha256, uri_is_folder
+    (True, True)
     """
 
     model: GovmlModel
@@ -901,11 +1022,23 @@ def resolve_model(
 
     Examples
     --------
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
     >>> from govml.scoring import resolve_model
-    >>> resolve_model(42)
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> df = pd.DataFrame({"x": np.arange(600.0), "y": np.arange(600) % 7 == 0})
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y", num_boost_round=5,
+    ...                    num_threads=1)
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     resolved = resolve_model(model.save(f"{tmp}/model"))  # a model folder
+    >>> resolved.name, resolved.version, resolved.sha256 == resolve_model(model).sha256
+    ('demo', '1', True)
+    >>> resolve_model(42)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    govml._exceptions.ScoringError: model=42 is not a model; pass a GovmlModel, a model folder or a URI such as models:/govml-low_quality@champion
+    govml._exceptions.ScoringError: model=42 is not a model; pass a GovmlModel, a model folder ...
     """
     from govml import tracking as tr
     from govml.model import GovmlModel
@@ -976,6 +1109,39 @@ class ScoreSummary:
         ``max_unseen_features``; flagged ``unseen_category`` in the output).
     input_fingerprint : str
         SHA-256 over the table rows known before ``as_of``.
+
+    Examples
+    --------
+    :func:`score_batch` and :func:`read_manifest` return one:
+
+    >>> import tempfile, govml
+    >>> from govml.features import build_features
+    >>> from govml.model import GovmlModel
+    >>> from govml.scoring import score_batch
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> sessions = build_features(world.tables, "low_quality").frame.merge(
+    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
+    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
+    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
+    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.3})
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the output
+    >>> out = f"{work.name}/scores"
+    >>> summary = score_batch(model, world.tables, as_of="2025-09-03", out=out,
+    ...                       scored_at="2025-09-03T06:00", num_threads=1)
+    >>> summary.status, summary.task, summary.model_name, str(summary.window_start)
+    ('completed', 'low_quality', 'demo', '2025-09-02 00:00:00+00:00')
+    >>> summary.n_scored + summary.n_quarantined == summary.n_input > 0
+    True
+    >>> print(summary)  # doctest: +ELLIPSIS
+    low_quality: scored ... rows (sessions ended in [2025-09-02 ...)) with demo version 1
+      scored ..., quarantined ... (input ...) in 1 chunk(s)
+      tiers: ...
+      quarantine reasons: ...
+      output: ...scores  (quarantine: ...scores/_quarantine, manifest: ...scores/_SUCCESS)
+    >>> work.cleanup()
     """
 
     out: Path
@@ -1516,13 +1682,37 @@ def score_batch(
 
     Examples
     --------
-    >>> import govml
+    >>> import tempfile, govml
+    >>> from govml.features import build_features
+    >>> from govml.model import GovmlModel
     >>> from govml.scoring import score_batch
-    >>> score_batch("no/such/model", govml.simulate(n_creators=20, n_days=5).tables,
-    ...             as_of="2025-08-20", out="scores", top_k=-1)
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> sessions = build_features(world.tables, "low_quality").frame.merge(
+    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
+    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
+    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
+    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.3})
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the output
+    >>> out = f"{work.name}/scores"
+    >>> summary = score_batch(model, world.tables, as_of="2025-09-03", out=out,
+    ...                       scored_at="2025-09-03T06:00", num_threads=1)
+    >>> summary.status, summary.n_scored + summary.n_quarantined == summary.n_input
+    ('completed', True)
+    >>> sorted(p.name for p in summary.out.iterdir())  # doctest: +ELLIPSIS
+    ['_SUCCESS', '_chunks', '_job.json', ..., 'market=...']
+    >>> again = score_batch(model, world.tables, as_of="2025-09-03", out=out,
+    ...                     scored_at="2025-09-03T06:00", num_threads=1)
+    >>> again.status, again.n_scored == summary.n_scored  # a finished job is not redone
+    ('already_complete', True)
+    >>> score_batch(model, world.tables, as_of="2025-09-03", out=out, top_k=2)
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    govml._exceptions.ConfigError: top_k=-1; expected a whole number of reasons per row, at least 0 (0 = no reasons)
+    govml._exceptions.ScoringError: ... with different arguments (top_k: 3 vs now 2); pass ...
+    >>> work.cleanup()
     """
     say = progress if progress is not None else (lambda message: None)
     _check_options(top_k, max_unseen_features, reasons_above)
@@ -1689,6 +1879,34 @@ def read_manifest(out: str | os.PathLike[str]) -> ScoreSummary:
     ------
     ScoringError
         The folder holds no finished job.
+
+    Examples
+    --------
+    >>> import tempfile, govml
+    >>> from govml.features import build_features
+    >>> from govml.model import GovmlModel
+    >>> from govml.scoring import score_batch
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> sessions = build_features(world.tables, "low_quality").frame.merge(
+    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
+    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
+    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
+    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.3})
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the output
+    >>> out = f"{work.name}/scores"
+    >>> summary = score_batch(model, world.tables, as_of="2025-09-03", out=out,
+    ...                       scored_at="2025-09-03T06:00", num_threads=1)
+    >>> from govml.scoring import read_manifest
+    >>> read_manifest(out) == summary  # the job's summary, read back from OUT/_SUCCESS
+    True
+    >>> read_manifest(work.name)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ScoringError: ... holds no finished scoring job (_SUCCESS is missing): ...
+    >>> work.cleanup()
     """
     out = Path(out)
     manifest = _manifest(out)
@@ -1724,6 +1942,35 @@ def read_scores(out: str | os.PathLike[str], *, quarantine: bool = False) -> pd.
     ------
     ScoringError
         The folder holds no finished job.
+
+    Examples
+    --------
+    >>> import tempfile, govml
+    >>> from govml.features import build_features
+    >>> from govml.model import GovmlModel
+    >>> from govml.scoring import score_batch
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> sessions = build_features(world.tables, "low_quality").frame.merge(
+    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
+    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
+    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
+    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.3})
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the output
+    >>> out = f"{work.name}/scores"
+    >>> summary = score_batch(model, world.tables, as_of="2025-09-03", out=out,
+    ...                       scored_at="2025-09-03T06:00", num_threads=1)
+    >>> from govml.scoring import OUTPUT_SCHEMA, read_scores
+    >>> scores = read_scores(out)
+    >>> scores.columns.tolist() == OUTPUT_SCHEMA.names, len(scores) == summary.n_scored
+    (True, True)
+    >>> bool(scores["entity_id"].is_unique), str(scores["prediction_time"].dtype)
+    (True, 'datetime64[us, UTC]')
+    >>> read_scores(out, quarantine=True).columns.tolist()[-5:]
+    ['reason_code', 'reason', 'model_name', 'model_version', 'scored_at']
+    >>> work.cleanup()
     """
     from urllib.parse import unquote
 
