@@ -358,6 +358,38 @@ class DriftReport:
         First and last time of each window, when a time column was known.
     warn_at, alert_at, epsilon, ece_tolerance : float
     n_bins, min_rows : int
+
+    Examples
+    --------
+    Watch time doubles in VN only: VN alerts, the whole population (``ALL``) warns.
+
+    >>> import numpy as np, pandas as pd
+    >>> from govml.monitor import drift_report
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"market": rng.choice(["ID", "VN"], 2000),
+    ...     "watch": rng.gamma(2.0, 30.0, 2000), "device": rng.choice(["app", "web"], 2000)})
+    >>> cur = ref.assign(watch=ref["watch"] * np.where(ref["market"] == "VN", 2, 1))  # VN x2
+    >>> report = drift_report(ref, cur, features=["watch", "device"])
+    >>> report.frame[["feature", "kind", "market", "psi", "status"]].round(3)
+      feature         kind market    psi   status
+    0   watch      numeric    ALL  0.225  warning
+    1   watch      numeric     ID  0.000       ok
+    2   watch      numeric     VN  0.751    alert
+    3  device  categorical    ALL  0.000       ok
+    4  device  categorical     ID  0.000       ok
+    5  device  categorical     VN  0.000       ok
+
+    With a score and labels, calibration is compared too (here the observed rate at
+    each score rises by 80%: the model now under-predicts):
+
+    >>> score = rng.beta(2, 8, 2000)
+    >>> ref = pd.DataFrame({"market": "ID", "score": score, "label": rng.random(2000) < score})
+    >>> cur = ref.assign(label=rng.random(2000) < 1.8 * score)
+    >>> report = drift_report(ref, cur, score_col="score", label_col="label", by=None)
+    >>> print(report)  # doctest: +NORMALIZE_WHITESPACE
+    drift: 1 (feature, market) pairs: 0 alert (PSI >= 0.25), 0 warning (PSI >= 0.1),
+    1 ok, 0 with fewer than 100 rows
+      calibration [ALL] ECE 0.013 -> 0.170 (alert)
     """
 
     frame: pd.DataFrame
@@ -379,6 +411,22 @@ class DriftReport:
         ------
         MonitorError
             ``level`` is not ``"warning"`` or ``"alert"``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import drift_report
+        >>> rng = np.random.default_rng(0)
+        >>> ref = pd.DataFrame({"market": rng.choice(["ID", "VN"], 2000),
+        ...     "watch": rng.gamma(2.0, 30.0, 2000), "device": rng.choice(["app", "web"], 2000)})
+        >>> cur = ref.assign(watch=ref["watch"] * np.where(ref["market"] == "VN", 2, 1))  # VN x2
+        >>> report = drift_report(ref, cur, features=["watch", "device"])
+        >>> report.alerts()[["feature", "market", "psi", "status"]].round(3)
+          feature market    psi   status
+        0   watch     VN  0.751    alert
+        1   watch    ALL  0.225  warning
+        >>> report.alerts("alert")[["feature", "market"]].to_numpy().tolist()
+        [['watch', 'VN']]
         """
         if level not in ("warning", "alert"):
             raise MonitorError(f"level={level!r} must be 'warning' or 'alert'")
@@ -388,19 +436,63 @@ class DriftReport:
 
     def matrix(self) -> pd.DataFrame:
         """PSI as a feature x market table (rows in feature order, ``ALL`` first): the
-        drift heatmap."""
+        drift heatmap.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import drift_report
+        >>> rng = np.random.default_rng(0)
+        >>> ref = pd.DataFrame({"market": rng.choice(["ID", "VN"], 2000),
+        ...     "watch": rng.gamma(2.0, 30.0, 2000), "device": rng.choice(["app", "web"], 2000)})
+        >>> cur = ref.assign(watch=ref["watch"] * np.where(ref["market"] == "VN", 2, 1))  # VN x2
+        >>> report = drift_report(ref, cur, features=["watch", "device"])
+        >>> report.matrix().round(2)  # doctest: +NORMALIZE_WHITESPACE
+        market    ALL   ID    VN
+        feature
+        watch    0.23  0.0  0.75
+        device   0.00  0.0  0.00
+        """
         table = self.frame.pivot(index="feature", columns="market", values="psi")
         features = list(dict.fromkeys(self.frame["feature"]))
         markets = list(dict.fromkeys(self.frame["market"]))
         return table.reindex(index=features, columns=markets)
 
     def worst(self, n: int = 10) -> pd.DataFrame:
-        """The ``n`` rows with the highest PSI among those with enough rows."""
+        """The ``n`` rows with the highest PSI among those with enough rows.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import drift_report
+        >>> rng = np.random.default_rng(0)
+        >>> ref = pd.DataFrame({"market": rng.choice(["ID", "VN"], 2000),
+        ...     "watch": rng.gamma(2.0, 30.0, 2000), "device": rng.choice(["app", "web"], 2000)})
+        >>> cur = ref.assign(watch=ref["watch"] * np.where(ref["market"] == "VN", 2, 1))  # VN x2
+        >>> report = drift_report(ref, cur, features=["watch", "device"])
+        >>> report.worst(2)[["feature", "market", "psi"]].round(3)
+          feature market    psi
+        0   watch     VN  0.751
+        1   watch    ALL  0.225
+        """
         enough = self.frame[self.frame["status"] != "insufficient"]
         return enough.nlargest(n, "psi").reset_index(drop=True)
 
     def status_counts(self) -> dict[str, int]:
-        """Number of (feature, market) rows per status."""
+        """Number of (feature, market) rows per status.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import drift_report
+        >>> rng = np.random.default_rng(0)
+        >>> ref = pd.DataFrame({"market": rng.choice(["ID", "VN"], 2000),
+        ...     "watch": rng.gamma(2.0, 30.0, 2000), "device": rng.choice(["app", "web"], 2000)})
+        >>> cur = ref.assign(watch=ref["watch"] * np.where(ref["market"] == "VN", 2, 1))  # VN x2
+        >>> report = drift_report(ref, cur, features=["watch", "device"])
+        >>> report.status_counts()
+        {'ok': 4, 'warning': 1, 'alert': 1, 'insufficient': 0}
+        """
         counts = self.frame["status"].value_counts()
         return {s: int(counts.get(s, 0)) for s in DRIFT_STATUSES}
 
@@ -797,6 +889,32 @@ class TrendReport:
     baseline_days, min_baseline_days, min_sessions : int
     first_day, last_day : Timestamp
         The days ``daily`` covers.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.monitor import detect_trends
+    >>> rng = np.random.default_rng(0)
+    >>> n = 100 * 60 * 4  # 60 days, 4 segments, about 100 sessions per segment-day
+    >>> frame = pd.DataFrame({"ended_at": pd.Timestamp("2026-01-01", tz="UTC")
+    ...     + pd.to_timedelta(rng.uniform(0, 60, n), unit="D"),
+    ...     "market": rng.choice(["ID", "VN"], n), "category": rng.choice(["a", "b"], n),
+    ...     "watch": rng.gamma(2.0, 30.0, n)})
+    >>> new = (frame["ended_at"] >= "2026-02-20") & (frame["market"] == "VN")
+    >>> frame.loc[new & (frame["category"] == "a"), "watch"] /= 4  # a new pattern in VN x a
+    >>> report = detect_trends(frame, features=["watch"])
+    >>> print(report)  # doctest: +NORMALIZE_WHITESPACE
+    trends: 7 alert(s) over 184 monitored segment-days (2026-01-01 .. 2026-03-01;
+    |z| >= 6, at least 20 sessions)
+      2026-02-20 VN x a (110 sessions): watch -10.5
+      2026-02-21 VN x a (102 sessions): watch -10.2
+      2026-02-22 VN x a (103 sessions): watch -10.9
+      2026-02-23 VN x a (99 sessions): watch -10.9
+      2026-02-24 VN x a (110 sessions): watch -10.6
+      2026-02-25 VN x a (91 sessions): watch -9.7
+      2026-02-26 VN x a (102 sessions): watch -6.2
+    >>> report.daily["status"].value_counts().to_dict()  # the first 14 days have no baseline
+    {'ok': 177, 'no_baseline': 56, 'alert': 7}
     """
 
     alerts: pd.DataFrame
@@ -815,11 +933,48 @@ class TrendReport:
 
     @property
     def n_alerts(self) -> int:
-        """Number of alerts."""
+        """Number of alerts.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import detect_trends
+        >>> rng = np.random.default_rng(0)
+        >>> n = 100 * 60 * 4  # 60 days, 4 segments, about 100 sessions per segment-day
+        >>> frame = pd.DataFrame({"ended_at": pd.Timestamp("2026-01-01", tz="UTC")
+        ...     + pd.to_timedelta(rng.uniform(0, 60, n), unit="D"),
+        ...     "market": rng.choice(["ID", "VN"], n), "category": rng.choice(["a", "b"], n),
+        ...     "watch": rng.gamma(2.0, 30.0, n)})
+        >>> new = (frame["ended_at"] >= "2026-02-20") & (frame["market"] == "VN")
+        >>> frame.loc[new & (frame["category"] == "a"), "watch"] /= 4  # a new pattern in VN x a
+        >>> report = detect_trends(frame, features=["watch"])
+        >>> report.n_alerts, report.n_alerts == len(report.alerts)
+        (7, True)
+        """
         return len(self.alerts)
 
     def alerts_on(self, day: pd.Timestamp | str) -> pd.DataFrame:
-        """The alerts of one UTC day."""
+        """The alerts of one UTC day.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import detect_trends
+        >>> rng = np.random.default_rng(0)
+        >>> n = 100 * 60 * 4  # 60 days, 4 segments, about 100 sessions per segment-day
+        >>> frame = pd.DataFrame({"ended_at": pd.Timestamp("2026-01-01", tz="UTC")
+        ...     + pd.to_timedelta(rng.uniform(0, 60, n), unit="D"),
+        ...     "market": rng.choice(["ID", "VN"], n), "category": rng.choice(["a", "b"], n),
+        ...     "watch": rng.gamma(2.0, 30.0, n)})
+        >>> new = (frame["ended_at"] >= "2026-02-20") & (frame["market"] == "VN")
+        >>> frame.loc[new & (frame["category"] == "a"), "watch"] /= 4  # a new pattern in VN x a
+        >>> report = detect_trends(frame, features=["watch"])
+        >>> report.alerts_on("2026-02-21")[["market", "category", "n_sessions", "top_features"]]
+          market category  n_sessions top_features
+        0     VN        a         102     (watch,)
+        >>> report.alerts_on("2026-02-19").empty
+        True
+        """
         ts = _utc(day, "day").floor("D")
         return self.alerts[self.alerts["day"] == ts].reset_index(drop=True)
 
@@ -831,6 +986,28 @@ class TrendReport:
         ------
         MonitorError
             A keyword is not a segment column.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.monitor import detect_trends
+        >>> rng = np.random.default_rng(0)
+        >>> n = 100 * 60 * 4  # 60 days, 4 segments, about 100 sessions per segment-day
+        >>> frame = pd.DataFrame({"ended_at": pd.Timestamp("2026-01-01", tz="UTC")
+        ...     + pd.to_timedelta(rng.uniform(0, 60, n), unit="D"),
+        ...     "market": rng.choice(["ID", "VN"], n), "category": rng.choice(["a", "b"], n),
+        ...     "watch": rng.gamma(2.0, 30.0, n)})
+        >>> new = (frame["ended_at"] >= "2026-02-20") & (frame["market"] == "VN")
+        >>> frame.loc[new & (frame["category"] == "a"), "watch"] /= 4  # a new pattern in VN x a
+        >>> report = detect_trends(frame, features=["watch"])
+        >>> history = report.history(market="VN", category="a")
+        >>> len(history), history.columns.tolist()[-3:]  # a row per day, a z per aggregate
+        (60, ['status', 'score_mean', 'watch'])
+        >>> history.loc[49:51, ["day", "status", "watch"]].round({"watch": 1})
+                                 day status  watch
+        49 2026-02-19 00:00:00+00:00     ok    1.4
+        50 2026-02-20 00:00:00+00:00  alert  -10.5
+        51 2026-02-21 00:00:00+00:00  alert  -10.2
         """
         unknown = sorted(set(segment) - set(self.segment))
         if unknown:
@@ -1254,6 +1431,22 @@ class TrendDetectionScore:
         Days with at least one monitored segment (status ``ok`` or ``alert``) / 7.
     false_alerts_per_week : float
         All false alerts per monitored week.
+
+    Examples
+    --------
+    Usually from :func:`evaluate_trend_detection`; the fields by hand:
+
+    >>> import pandas as pd
+    >>> from govml.monitor import TrendDetectionScore
+    >>> score = TrendDetectionScore(onset=pd.Timestamp("2026-02-20", tz="UTC"),
+    ...     pattern_segments=(("VN", "fashion"),), detected=True,
+    ...     first_alert=pd.Timestamp("2026-02-21", tz="UTC"), lag_days=1, n_true_alerts=5,
+    ...     n_false_before_onset=1, n_false_other_segments=2, monitored_weeks=6.0,
+    ...     false_alerts_per_week=0.5)
+    >>> print(score)  # doctest: +NORMALIZE_WHITESPACE
+    pattern from 2026-02-20 in 1 segment(s): detected 1 day(s) after onset (2026-02-21);
+    5 true alert(s); false alerts: 1 before onset, 2 in other segments after it
+    (0.50 per week over 6.0 monitored weeks)
     """
 
     onset: pd.Timestamp
@@ -1269,7 +1462,19 @@ class TrendDetectionScore:
 
     @property
     def n_false_alerts(self) -> int:
-        """All false alerts."""
+        """All false alerts: before the onset in any segment, plus in other segments after it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.monitor import TrendDetectionScore
+        >>> score = TrendDetectionScore(onset=pd.Timestamp("2026-02-20", tz="UTC"),
+        ...     pattern_segments=(("VN", "fashion"),), detected=False, first_alert=None,
+        ...     lag_days=None, n_true_alerts=0, n_false_before_onset=1,
+        ...     n_false_other_segments=2, monitored_weeks=6.0, false_alerts_per_week=0.5)
+        >>> score.n_false_alerts
+        3
+        """
         return self.n_false_before_onset + self.n_false_other_segments
 
     def __str__(self) -> str:
