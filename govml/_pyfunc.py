@@ -100,6 +100,24 @@ def pyfunc_signature(model: GovmlModel) -> ModelSignature:
         Inputs: every feature, required, type ``Any`` (govml checks the types; see the
         module docstring). Output: ``probability`` (double). Params: ``unseen``
         (string, default ``"warn"``) and ``max_unseen_fraction`` (double).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+    ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> from govml._pyfunc import pyfunc_signature
+    >>> sig = pyfunc_signature(model)
+    >>> sig.inputs.to_dict()
+    [{'type': 'any', 'name': 'x', 'required': True}, {'type': 'any', 'name': 'm', 'required': True}]
+    >>> sig.outputs.input_names(), [(p.name, p.default) for p in sig.params.params]
+    (['probability'], [('unseen', 'warn'), ('max_unseen_fraction', 0.05)])
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
@@ -116,7 +134,17 @@ def pyfunc_signature(model: GovmlModel) -> ModelSignature:
 
 
 def default_pip_requirements() -> list[str]:
-    """Pinned requirements of the loader: govml, lightgbm, pandas, numpy (this process's)."""
+    """Pinned requirements of the loader: govml, lightgbm, pandas, numpy (this process's).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml._pyfunc import default_pip_requirements
+    >>> [r.split("==")[0] for r in default_pip_requirements()]
+    ['govml', 'lightgbm', 'pandas', 'numpy']
+    >>> f"pandas=={pd.__version__}" in default_pip_requirements()
+    True
+    """
     import lightgbm
 
     from govml import __version__
@@ -177,6 +205,29 @@ def pyfunc_kwargs(
     ------
     ColumnMismatchError
         If ``input_example`` lacks feature columns or holds text in numeric ones.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+    ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> import tempfile
+    >>> from govml._pyfunc import pyfunc_kwargs
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     kwargs = pyfunc_kwargs(model, model.save(f"{tmp}/govml_model"),
+    ...                            input_example=df.head(2))
+    >>> sorted(kwargs)
+    ['data_path', 'input_example', 'loader_module', 'metadata', 'pip_requirements', 'signature']
+    >>> kwargs["loader_module"], kwargs["data_path"].endswith("govml_model")
+    ('govml._pyfunc', True)
+    >>> kwargs["input_example"].columns.tolist(), kwargs["metadata"]["govml"]["task"]
+    (['x', 'm'], 'low_quality')
     """
     example = None
     if input_example is not None:
@@ -224,6 +275,35 @@ def save_pyfunc(
         If ``path`` exists and is not an empty folder.
     ColumnMismatchError
         If ``input_example`` lacks feature columns or holds text in numeric ones.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=600), "m": rng.choice(["a", "b"], 600)})
+    >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "m"], label="y", categorical=["m"],
+    ...                    num_boost_round=20, num_threads=1, params={"num_leaves": 7})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+    >>> import tempfile, mlflow.pyfunc
+    >>> from govml._pyfunc import save_pyfunc
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes it
+    >>> path = save_pyfunc(model, f"{work.name}/pyfunc", input_example=df[["x", "m"]].head(2))
+    >>> sorted(p.name for p in path.iterdir())[:4]
+    ['MLmodel', 'conda.yaml', 'data', 'input_example.json']
+    >>> "loader_module: govml._pyfunc" in (path / "MLmodel").read_text()
+    True
+    >>> loaded = mlflow.pyfunc.load_model(str(path))
+    >>> p = loaded.predict(df[["m", "x"]].head(3), params={"unseen": "raise"})
+    >>> bool(np.array_equal(p, model.predict_proba(df.head(3))))
+    True
+    >>> save_pyfunc(model, path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ModelFormatError: cannot write the MLflow model to ...: it already exists ...
+    >>> work.cleanup()
     """
     from mlflow.pyfunc import save_model
 
