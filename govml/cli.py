@@ -648,7 +648,20 @@ def _add(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``govml`` command (exposed for documentation and tests)."""
+    """The argument parser of the ``govml`` command (exposed for documentation and tests).
+
+    Each command's parsed arguments carry the function that runs it (``args.func``).
+
+    Examples
+    --------
+    >>> from govml.cli import build_parser
+    >>> parser = build_parser()
+    >>> parser.format_usage()
+    'usage: govml [-h] [--version] [--debug] COMMAND ...\\n'
+    >>> args = parser.parse_args(["contract", "--table", "sessions"])
+    >>> args.command, args.table, args.debug, callable(args.func)
+    ('contract', 'sessions', False, True)
+    """
     from govml import __version__
 
     parser = argparse.ArgumentParser(
@@ -1003,7 +1016,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``govml`` console script. Returns the process exit code."""
+    """Entry point of the ``govml`` console script. Returns the process exit code.
+
+    ``0`` on success; ``2`` for a user error (any :class:`~govml.GovmlError`), reported
+    as one line on stderr without a traceback (``--debug`` raises it instead).
+
+    Examples
+    --------
+    >>> from govml.cli import main
+    >>> main(["contract", "--table", "reviews"])  # doctest: +ELLIPSIS
+      table         column ...
+    reviews      review_id ...
+    ...
+    0
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     code = main(["validate", "no/such/folder"])
+    >>> code, err.getvalue().startswith("govml validate: error: no folder at no/such/folder")
+    (2, True)
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
