@@ -135,6 +135,25 @@ class Figure:
     ------
     ConfigError
         If ``png`` is not PNG data or is larger than :data:`MAX_FIGURE_BYTES`.
+
+    Examples
+    --------
+    A matplotlib plot saved as PNG bytes:
+
+    >>> import io
+    >>> from matplotlib.figure import Figure as MplFigure
+    >>> from govml.report import Figure
+    >>> fig = MplFigure(figsize=(4, 3), dpi=50)
+    >>> _ = fig.subplots().plot([1, 2, 3], [0.2, 0.5, 0.4])
+    >>> buffer = io.BytesIO()
+    >>> fig.savefig(buffer, format="png")
+    >>> figure = Figure("queue hit rate", buffer.getvalue(), caption="per week")
+    >>> figure.size, figure.alt
+    ((200, 150), '')
+    >>> Figure("chart", b"GIF89a")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: figure 'chart': png must be the bytes of a PNG file ...
     """
 
     title: str
@@ -160,7 +179,18 @@ class Figure:
 
     @property
     def size(self) -> tuple[int, int]:
-        """Width and height of the image in pixels."""
+        """Width and height of the image in pixels (read from the PNG header).
+
+        Examples
+        --------
+        >>> import io
+        >>> from matplotlib.figure import Figure as MplFigure
+        >>> from govml.report import Figure
+        >>> buffer = io.BytesIO()
+        >>> MplFigure(figsize=(6, 2), dpi=100).savefig(buffer, format="png")
+        >>> Figure("empty", buffer.getvalue()).size
+        (600, 200)
+        """
         return _png_size(self.png)
 
 
@@ -171,11 +201,34 @@ class Table:
     The frame is copied, so later changes to the caller's frame do not reach the
     report. Floats are shown with four significant digits, NaN as a dash.
 
+    Attributes
+    ----------
+    title : str
+        Heading shown above the table.
+    frame : DataFrame
+        The rows shown (the index is not shown).
+    caption : str
+        What the table shows.
+
     Raises
     ------
     ConfigError
         If ``frame`` is not a DataFrame or has more than :data:`MAX_TABLE_ROWS` rows
         or 40 columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.report import Table
+    >>> frame = pd.DataFrame({"market": ["ID", "TH"], "hits": [12, 7]})
+    >>> table = Table("queue hits", frame, caption="creators per market")
+    >>> frame.loc[0, "hits"] = 0  # the table holds its own copy
+    >>> table.frame["hits"].tolist()
+    [12, 7]
+    >>> Table("sessions", pd.DataFrame({"x": range(500)}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: table 'sessions' has 500 rows x 1 columns; a report table ...
     """
 
     title: str
@@ -201,7 +254,21 @@ class Table:
 
 @dataclass(frozen=True)
 class Note:
-    """A sentence of context; ``level="warning"`` is highlighted."""
+    """A sentence of context; ``level="warning"`` is highlighted.
+
+    Raises
+    ------
+    ConfigError
+        If ``level`` is not ``"info"`` or ``"warning"``.
+
+    Examples
+    --------
+    >>> from govml.report import Note, Report, Section
+    >>> note = Note("labels after 2025-11-01 are not mature yet", level="warning")
+    >>> html = Report("r", (Section("notes", "Notes", (note,)),)).to_html()
+    >>> '<p class="note warning">labels after 2025-11-01 are not mature yet</p>' in html
+    True
+    """
 
     text: str
     level: Literal["info", "warning"] = "info"
@@ -218,10 +285,35 @@ Block = Figure | Table | Note
 class Section:
     """One part of the report, with an anchor ``key`` (lowercase letters, digits, ``-``).
 
+    Attributes
+    ----------
+    key : str
+        The page anchor (``report.html#key``).
+    title : str
+    blocks : tuple of Figure, Table or Note
+        In display order.
+    summary : str
+        One line shown under the title.
+
     Raises
     ------
     ConfigError
         If the key is not a valid anchor or a block is not a Figure, Table or Note.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.report import Note, Section, Table
+    >>> section = Section("policy-backtest", "Policy backtest", [
+    ...     Note("two policies over four weeks"),
+    ...     Table("penalties", pd.DataFrame({"policy": ["a@1", "b@1"], "penalised": [3, 8]}))],
+    ...     summary="What each policy would have done.")
+    >>> len(section.blocks), len(section.tables), len(section.notes), section.figures
+    (2, 1, 1, ())
+    >>> Section("Policy backtest", "Policy backtest")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: section key 'Policy backtest' is not a valid anchor; ...
     """
 
     key: str
@@ -246,14 +338,49 @@ class Section:
 
     @property
     def figures(self) -> tuple[Figure, ...]:
+        """The section's figures, in display order.
+
+        Examples
+        --------
+        >>> import io
+        >>> from matplotlib.figure import Figure as MplFigure
+        >>> from govml.report import Figure, Note, Section
+        >>> buffer = io.BytesIO()
+        >>> MplFigure(figsize=(2, 1), dpi=50).savefig(buffer, format="png")
+        >>> section = Section("scores", "Scores", (Figure("histogram", buffer.getvalue()),
+        ...                                        Note("one market")))
+        >>> [f.title for f in section.figures]
+        ['histogram']
+        """
         return tuple(b for b in self.blocks if isinstance(b, Figure))
 
     @property
     def tables(self) -> tuple[Table, ...]:
+        """The section's tables, in display order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from govml.report import Note, Section, Table
+        >>> section = Section("queue", "Queue", (Note("capacity 5"),
+        ...                                      Table("hits", pd.DataFrame({"hits": [3]}))))
+        >>> [t.title for t in section.tables]
+        ['hits']
+        """
         return tuple(b for b in self.blocks if isinstance(b, Table))
 
     @property
     def notes(self) -> tuple[Note, ...]:
+        """The section's notes, in display order.
+
+        Examples
+        --------
+        >>> from govml.report import Note, Section
+        >>> section = Section("drift", "Drift", (Note("PSI per market"),
+        ...                                      Note("VN drifts", level="warning")))
+        >>> [n.level for n in section.notes]
+        ['info', 'warning']
+        """
         return tuple(b for b in self.blocks if isinstance(b, Note))
 
 
@@ -381,6 +508,22 @@ class Report:
     ------
     ConfigError
         Two sections share a key, or a section is not a :class:`Section`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.report import Note, Report, Section, Table
+    >>> report = Report("weekly governance", (
+    ...     Section("summary", "Summary", (Note("two markets reviewed"),)),
+    ...     Section("queue", "Review queue", (
+    ...         Table("hits", pd.DataFrame({"market": ["ID", "TH"], "hits": [12, 7]})),))),
+    ...     facts={"period": "2025-11-01 .. 2025-11-28"})
+    >>> [s.key for s in report.sections], dict(report.facts), report.created_at.tz
+    (['summary', 'queue'], {'period': '2025-11-01 .. 2025-11-28'}, datetime.timezone.utc)
+    >>> Report("r", (Section("a", "A"), Section("a", "Again")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: section keys ['a'] are used more than once; ...
     """
 
     title: str
@@ -421,6 +564,17 @@ class Report:
         ------
         ConfigError
             If no section has that key.
+
+        Examples
+        --------
+        >>> from govml.report import Note, Report, Section
+        >>> report = Report("r", (Section("drift", "Drift", (Note("PSI per market"),)),))
+        >>> report.section("drift").title
+        'Drift'
+        >>> report.section("trends")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ConfigError: the report has no section 'trends'; its sections are ...
         """
         for s in self.sections:
             if s.key == key:
@@ -431,11 +585,37 @@ class Report:
 
     @property
     def figures(self) -> tuple[Figure, ...]:
-        """Every figure, in page order."""
+        """Every figure, in page order.
+
+        Examples
+        --------
+        >>> import io
+        >>> from matplotlib.figure import Figure as MplFigure
+        >>> from govml.report import Figure, Report, Section
+        >>> buffer = io.BytesIO()
+        >>> MplFigure(figsize=(2, 1), dpi=50).savefig(buffer, format="png")
+        >>> png = buffer.getvalue()
+        >>> report = Report("r", (Section("a", "A", (Figure("first", png),)),
+        ...                       Section("b", "B", (Figure("second", png),))))
+        >>> [f.title for f in report.figures]
+        ['first', 'second']
+        """
         return tuple(f for s in self.sections for f in s.figures)
 
     def to_html(self) -> str:
-        """The report as one self-contained HTML document (no external resources)."""
+        """The report as one self-contained HTML document (no external resources).
+
+        Examples
+        --------
+        >>> from govml.report import Note, Report, Section
+        >>> report = Report("weekly <report>", (Section("summary", "Summary",
+        ...                                              (Note("creator C1 & C2"),)),))
+        >>> html = report.to_html()
+        >>> html.startswith("<!DOCTYPE html>"), "<title>weekly &lt;report&gt;</title>" in html
+        (True, True)
+        >>> 'href="#summary"' in html, "creator C1 &amp; C2" in html, "<script" in html
+        (True, True, False)
+        """
         nav = "".join(f'<a href="#{s.key}">{_esc(s.title)}</a>' for s in self.sections)
         facts = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in self.facts.items())
         body = []
@@ -493,6 +673,23 @@ class Report:
             The file exists and ``overwrite`` is False.
         ConfigError
             The report would be larger than :data:`MAX_REPORT_BYTES`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from govml.report import Note, Report, Section
+        >>> report = Report("weekly", (Section("summary", "Summary", (Note("all quiet"),)),))
+        >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes it
+        >>> path = report.write(os.path.join(work.name, "reports", "weekly.html"))
+        >>> path.name, path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        ('weekly.html', True)
+        >>> report.write(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.DataLoadError: ... already exists; pass overwrite=True (--overwrite) ...
+        >>> report.write(path, overwrite=True) == path
+        True
+        >>> work.cleanup()
         """
         out = Path(path)
         if out.exists() and not overwrite:
@@ -1817,8 +2014,9 @@ def build_report(
     ...                       period_days=14, monitor=False)
     >>> [s.key for s in report.sections]
     ['overview', 'scores', 'performance', 'reasons']
-    >>> path = report.write(os.path.join(tempfile.mkdtemp(), "report.html"))
-    >>> path.stat().st_size < 1024 * 1024
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = report.write(os.path.join(tmp, "report.html"))
+    ...     print(path.stat().st_size < 1024 * 1024)
     True
     """
     from govml.schema import Tables
@@ -2066,10 +2264,19 @@ def log_report(
 
     Examples
     --------
-    >>> from govml.report import Report, Section, log_report
-    >>> path = Report(title="t", sections=(Section("a", "A"),)).write(
-    ...     "report.html", overwrite=True)  # doctest: +SKIP
-    >>> run_id = log_report(path, run_name="weekly")  # doctest: +SKIP
+    A report logged to a local MLflow store in a temporary folder:
+
+    >>> import pathlib, tempfile
+    >>> from govml import tracking
+    >>> from govml.report import Note, Report, Section, log_report
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the store
+    >>> store = tracking.configure(tracking_uri=f"sqlite:///{work.name}/mlruns.db", cwd=work.name)
+    >>> path = Report("weekly", (Section("a", "A", (Note("all quiet"),)),)).write(
+    ...     pathlib.Path(work.name, "weekly.html"))
+    >>> run_id = log_report(path, run_name="weekly", tracking=store)
+    >>> len(run_id), [p.name for p in pathlib.Path(work.name, "mlartifacts").rglob("*.html")]
+    (32, ['weekly.html'])
+    >>> work.cleanup()
     """
     from govml.tracking import start_run
 
