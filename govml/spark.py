@@ -200,7 +200,12 @@ def spark_session(
     Examples
     --------
     >>> from govml.spark import spark_session
-    >>> spark = spark_session(master="local[1]", driver_memory="512m")  # doctest: +SKIP
+    >>> spark = spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+    >>> spark.conf.get("spark.sql.session.timeZone"), spark.conf.get("spark.ui.enabled")
+    ('UTC', 'false')
+    >>> spark_session(master="local[4]").sparkContext.master  # the active one, unchanged
+    'local[1]'
+    >>> spark.stop()
     """
     check_spark()
     from pyspark.sql import SparkSession
@@ -300,6 +305,20 @@ class SparkTables:
     Columns follow the contract (``govml contract``) with Spark types of the contract
     kinds: ids and enums ``string``, counts integral, amounts numeric, flags
     ``boolean``, times ``timestamp`` (instants). Extra columns are ignored.
+
+    Examples
+    --------
+    >>> import tempfile, govml, govml.spark as gs
+    >>> spark = gs.spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the files
+    >>> tables = gs.read_tables(spark, govml.save_tables(world.tables, work.name))
+    >>> dtypes = dict(tables.sessions.dtypes)
+    >>> dtypes["session_id"], dtypes["viewers"], dtypes["gmv"], dtypes["ended_at"]
+    ('string', 'bigint', 'double', 'timestamp')
+    >>> tables.sessions.columns[-1]  # the row's place in the files: the table order
+    '_govml_row'
+    >>> work.cleanup()
     """
 
     creators: DataFrame
@@ -310,7 +329,19 @@ class SparkTables:
     reviews: DataFrame
 
     def items(self) -> list[tuple[str, DataFrame]]:
-        """``(name, frame)`` pairs in contract order."""
+        """``(name, frame)`` pairs in contract order.
+
+        Examples
+        --------
+        >>> import tempfile, govml, govml.spark as gs
+        >>> spark = gs.spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+        >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+        >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the files
+        >>> tables = gs.read_tables(spark, govml.save_tables(world.tables, work.name))
+        >>> [name for name, frame in tables.items()]
+        ['creators', 'sessions', 'outcomes', 'violations', 'actions', 'reviews']
+        >>> work.cleanup()
+        """
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
@@ -433,8 +464,14 @@ def read_tables(
 
     Examples
     --------
-    >>> from govml.spark import read_tables, spark_session  # doctest: +SKIP
-    >>> tables = read_tables(spark_session(), "data/world")  # doctest: +SKIP
+    >>> import tempfile, govml, govml.spark as gs
+    >>> spark = gs.spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the files
+    >>> tables = gs.read_tables(spark, govml.save_tables(world.tables, work.name))
+    >>> type(tables).__name__, tables.creators.count()
+    ('SparkTables', 60)
+    >>> work.cleanup()
     """
     if mapping is None:
         mapping = ColumnMapping()
@@ -927,12 +964,17 @@ def build_features(
 
     Examples
     --------
-    >>> import govml, govml.spark as gs  # doctest: +SKIP
-    >>> spark = gs.spark_session(master="local[2]")  # doctest: +SKIP
-    >>> world = govml.simulate(n_creators=50, n_days=30, seed=1)  # doctest: +SKIP
-    >>> tables = {n: spark.createDataFrame(f) for n, f in world.tables.items()}  # doctest: +SKIP
-    >>> gs.build_features(tables, "adversarial").count()  # doctest: +SKIP
-    45
+    >>> import tempfile, govml, govml.spark as gs
+    >>> spark = gs.spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the files
+    >>> tables = gs.read_tables(spark, govml.save_tables(world.tables, work.name))
+    >>> features = gs.build_features(tables, "adversarial", partitions=1)
+    >>> features.columns[:4]
+    ['creator_id', 'snapshot_at', 'market', 'category']
+    >>> features.count() == len(govml.build_features(world.tables, "adversarial").frame)
+    True
+    >>> work.cleanup()
     """
     from pyspark.sql import functions as F
 
@@ -1060,6 +1102,19 @@ class WrittenFeatures:
     catalogue_version : str
     first, last : Timestamp
         Range of the time column.
+
+    Examples
+    --------
+    See :func:`write_features` for a run; the fields:
+
+    >>> import pandas as pd
+    >>> from govml.spark import WrittenFeatures
+    >>> day = pd.Timestamp("2025-09-04", tz="UTC")
+    >>> written = WrittenFeatures(path="/data/features/2025-09-04", task="adversarial",
+    ...                           rows=57, features=("points_active", "sess_gmv_sum_30d"),
+    ...                           catalogue_version="50882f324d2f", first=day, last=day)
+    >>> written.rows, written.first == written.last  # one snapshot day
+    (57, True)
     """
 
     path: str
@@ -1135,6 +1190,23 @@ def write_features(
         ``out`` exists and ``overwrite`` is False.
     FeatureError, ContractError
         As :func:`build_features`, including the ones found by the workers.
+
+    Examples
+    --------
+    A run looks like :func:`build_features`'s example, with an output folder::
+
+        written = gs.write_features(tables, "adversarial", "features/2025-09-04")
+        pd.read_parquet(written.path)  # written.rows rows
+
+    An existing folder is never replaced silently (checked before any Spark work):
+
+    >>> import tempfile
+    >>> from govml.spark import write_features
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     write_features({}, "adversarial", out)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.DataLoadError: ... already exists; pass --overwrite to replace it
     """
     from pyspark.sql import functions as F
 
@@ -1193,6 +1265,17 @@ class SparkScores:
 
     Both are filters of one plan: ``persist()`` ``scored``'s parent if you act on both
     (or write them with :func:`score_batch`, which computes everything once).
+
+    Examples
+    --------
+    See :func:`score` for a run. The two frames share the row identity; only scored
+    rows have a score, only quarantined rows a reason:
+
+    >>> from govml.scoring import OUTPUT_SCHEMA, QUARANTINE_SCHEMA
+    >>> [c for c in OUTPUT_SCHEMA.names if c not in QUARANTINE_SCHEMA.names]
+    ['date', 'score', 'raw_score', 'tier', 'unseen_category', 'reasons']
+    >>> [c for c in QUARANTINE_SCHEMA.names if c not in OUTPUT_SCHEMA.names]
+    ['reason_code', 'reason']
     """
 
     scored: DataFrame
@@ -1501,10 +1584,27 @@ def score(
 
     Examples
     --------
-    >>> import govml.spark as gs  # doctest: +SKIP
-    >>> scores = gs.score(gs.read_tables(spark, "data/world"), "models/low_quality/v1",
-    ...                   as_of="2025-12-01")  # doctest: +SKIP
-    >>> scores.scored.groupBy("tier").count().show()  # doctest: +SKIP
+    >>> import tempfile, govml, govml.spark as gs
+    >>> spark = gs.spark_session(master="local[1]", driver_memory="512m", shuffle_partitions=1)
+    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
+    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the files
+    >>> tables = gs.read_tables(spark, govml.save_tables(world.tables, work.name))
+    >>> from govml.model import GovmlModel
+    >>> from govml.training.lgbm import fit_lightgbm
+    >>> sessions = govml.build_features(world.tables, "low_quality").frame.merge(
+    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
+    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
+    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
+    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
+    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
+    ...                             thresholds={"review": 0.3})
+    >>> scores = gs.score(tables, model, as_of="2025-09-03", partitions=1)  # lazy
+    >>> scores.quarantined.columns[-4:]
+    ['reason', 'model_name', 'model_version', 'scored_at']
+    >>> scored = scores.scored.toPandas()  # the sessions that ended on 2025-09-02
+    >>> len(scored), bool(scored["tier"].isin(["review", "none"]).all())
+    (26, True)
+    >>> work.cleanup()
     """
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import functions as F
@@ -1759,6 +1859,23 @@ def score_batch(
         As :func:`govml.scoring.score_batch`, or ``out`` is a URI (not a shared path).
     ConfigError, ContractError, FeatureError
         Invalid options or tables.
+
+    Examples
+    --------
+    A run looks like :func:`score`'s example, with an output folder::
+
+        summary = gs.score_batch(model, tables, as_of="2025-09-03", out="scores/2025-09-03")
+        govml.read_scores(summary.out)  # summary.n_scored rows
+
+    Tasks write their chunks themselves, so ``out`` must be a path every executor sees
+    (checked before any Spark work):
+
+    >>> from govml.spark import score_batch
+    >>> score_batch("models:/govml-low_quality@champion", {}, as_of="2025-09-03",
+    ...             out="s3a://bucket/scores")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ScoringError: out=s3a://bucket/scores is a URI; ... govml.spark.score(...) ...
     """
     from pyspark.sql import functions as F
 
