@@ -1813,25 +1813,38 @@ def score_batch(
             reused=reused,
         )
         _crash_point("before_success")
-        manifest = {
-            **spec,
-            "rows": {
-                "input": summary.n_input,
-                "scored": summary.n_scored,
-                "quarantined": summary.n_quarantined,
-            },
-            "tiers": dict(summary.tiers),
-            "scored_with_unseen_category": summary.n_scored_unseen,
-            "quarantine_reasons": dict(summary.quarantine_reasons),
-            "chunks": [records[k] for k in sorted(records)],
-            "finished_at": _iso(pd.Timestamp.now(tz="UTC").floor("us")),
-            "output_schema": OUTPUT_SCHEMA.names,
-            "partitioning": list(_PARTITIONS),
-        }
-        _write_json(out_dir / _SUCCESS, manifest)
+        _write_success(out_dir, spec, summary, records)
     finally:
         lock.unlink(missing_ok=True)
     return summary
+
+
+def _write_success(
+    out_dir: Path,
+    spec: Mapping[str, Any],
+    summary: ScoreSummary,
+    records: Mapping[int, Mapping[str, Any]],
+) -> None:
+    """Write the ``_SUCCESS`` manifest last: the job, its row counts and its chunks.
+
+    Shared by the single-machine and the Spark job, so both write the same manifest.
+    """
+    manifest = {
+        **spec,
+        "rows": {
+            "input": summary.n_input,
+            "scored": summary.n_scored,
+            "quarantined": summary.n_quarantined,
+        },
+        "tiers": dict(summary.tiers),
+        "scored_with_unseen_category": summary.n_scored_unseen,
+        "quarantine_reasons": dict(summary.quarantine_reasons),
+        "chunks": [records[k] for k in sorted(records)],
+        "finished_at": _iso(pd.Timestamp.now(tz="UTC").floor("us")),
+        "output_schema": OUTPUT_SCHEMA.names,
+        "partitioning": list(_PARTITIONS),
+    }
+    _write_json(out_dir / _SUCCESS, manifest)
 
 
 def _verify(out: Path, job: _Input, records: Mapping[int, Mapping[str, Any]]) -> None:

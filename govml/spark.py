@@ -1986,21 +1986,7 @@ def score_batch(
             status="resumed" if stored is not None else "completed",
             reused=reused,
         )
-        manifest = {
-            **spec,
-            "rows": {
-                "input": summary.n_input,
-                "scored": summary.n_scored,
-                "quarantined": summary.n_quarantined,
-            },
-            "tiers": dict(summary.tiers),
-            "quarantine_reasons": dict(summary.quarantine_reasons),
-            "chunks": [records[k] for k in sorted(records)],
-            "finished_at": sc._iso(pd.Timestamp.now(tz="UTC").floor("us")),
-            "output_schema": sc.OUTPUT_SCHEMA.names,
-            "partitioning": list(sc._PARTITIONS),
-        }
-        sc._write_json(out_dir / sc._SUCCESS, manifest)
+        sc._write_success(out_dir, spec, summary, records)
     finally:
         lock.unlink(missing_ok=True)
         if payload is not None:
