@@ -78,6 +78,7 @@ the same test rows)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import json
 import logging
@@ -1829,21 +1830,24 @@ def _download(location: str, config: TrackingConfig, dst: Path) -> Path:
     )
 
 
-def _models_location(client: mlflow.MlflowClient, config: TrackingConfig, uri: str) -> str:
-    """Storage location of ``models:/name@alias``, ``models:/name/N`` or ``models:/<id>``."""
+def _models_location(
+    client: mlflow.MlflowClient, config: TrackingConfig, uri: str
+) -> tuple[str, str | None]:
+    """Storage location of ``models:/name@alias``, ``models:/name/N`` or ``models:/<id>``,
+    and the registry version (None for a logged model id)."""
     path = uri[len("models:") :].lstrip("/")
     if "@" in path:
         name, alias = path.rsplit("@", 1)
         mv = _version_by_alias(client, config, name, alias)
-        return client.get_model_version_download_uri(mv.name, mv.version)
+        return client.get_model_version_download_uri(mv.name, mv.version), str(mv.version)
     if "/" in path:
         name, version = path.rsplit("/", 1)
         mv = _model_version(client, config, name, version)
-        return client.get_model_version_download_uri(mv.name, mv.version)
+        return client.get_model_version_download_uri(mv.name, mv.version), str(mv.version)
     if not path:
         raise TrackingError(f"model URI {uri!r} names no model; use {_FORMS}")
     try:
-        return client.get_logged_model(path).artifact_location
+        return client.get_logged_model(path).artifact_location, None
     except Exception as exc:
         if not (_is_mlflow_error(exc) and _is_not_found(exc)):
             raise
@@ -1889,6 +1893,9 @@ def load_model(
     uri: str | os.PathLike[str], *, tracking: TrackingConfig | None = None
 ) -> GovmlModel:
     """Load a govml model from the registry, a run, or a local folder. Never unpickles.
+
+    A model loaded from the registry (``models:/name@alias``, ``models:/name/N``)
+    carries the registry's version number in ``metadata.version``.
 
     Parameters
     ----------
@@ -1949,16 +1956,25 @@ def load_model(
         return _load_folder(folder, what=str(folder))
     config = _resolve(tracking)
     client = _client(config)
+    registry_version = None
     with _quiet(), _errors(f"loading model {text!r}", config):
         if scheme == "models":
-            location = _models_location(client, config, text)
+            location, registry_version = _models_location(client, config, text)
         elif scheme == "runs":
             location = _runs_location(client, config, text)
         else:
             location = text
         with tempfile.TemporaryDirectory(prefix="govml-load-") as tmp:
             folder = _download(location, config, Path(tmp))
-            return _load_folder(folder, what=f"{text!r}")
+            model = _load_folder(folder, what=f"{text!r}")
+    if registry_version is not None and model.metadata.version != registry_version:
+        # the artifact is logged before the registry numbers it: a model loaded from the
+        # registry carries the registry's version, so reports and decisions name it right
+        from govml.model import GovmlModel
+
+        metadata = dataclasses.replace(model.metadata, version=registry_version)
+        model = GovmlModel(model.booster, metadata)
+    return model
 
 
 # --------------------------------------------------------------------------- promotion

@@ -810,6 +810,9 @@ def test_server_round_trip(mlflow_server, models, scoring, tmp_path, monkeypatch
     np.testing.assert_array_equal(champion.predict_proba(scoring), first.predict_proba(scoring))
     candidate = tracking.load_model(f"models:/{v1.name}@candidate")
     np.testing.assert_array_equal(candidate.predict_proba(scoring), second.predict_proba(scoring))
+    # a model from the registry carries the registry's version number
+    assert (champion.metadata.version, candidate.metadata.version) == ("1", "2")
+    assert tracking.load_model(f"models:/{v1.name}/2").metadata.version == "2"
     from_run = tracking.load_model(f"runs:/{run2.run_id}/model")
     np.testing.assert_array_equal(from_run.predict_proba(scoring), second.predict_proba(scoring))
 
