@@ -874,44 +874,6 @@ def _utc(micros: int | None) -> pd.Timestamp:
     return pd.Timestamp(int(micros), unit="us", tz="UTC")
 
 
-def _check_task(task: str) -> None:
-    if task not in ("low_quality", "adversarial"):
-        raise FeatureError(
-            f"unknown task {task!r}; govml has two tasks: 'low_quality' (sessions) and "
-            "'adversarial' (creators)"
-        )
-
-
-def _resolve_times(
-    task: str,
-    first: pd.Timestamp,
-    last: pd.Timestamp,
-    as_of: object,
-    since: object,
-    active_within: str,
-) -> tuple[pd.Timestamp | None, pd.Timestamp]:
-    """``(start, end)`` exactly as :func:`govml.features.build_features` resolves them."""
-    from govml.features.build import _timestamp
-
-    _check_task(task)
-    if as_of is None:
-        end = last + pd.Timedelta(microseconds=1)
-        if task == "adversarial":
-            end = last.normalize() + pd.Timedelta(days=1)
-    else:
-        end = _timestamp(as_of, "as_of")
-    start = _timestamp(since, "since") if since is not None else None
-    if start is not None and start > end:
-        raise FeatureError(f"since={start} is after as_of={end}; since must come first")
-    if end <= first or end > last + pd.Timedelta(active_within):
-        raise FeatureError(
-            f"as_of={end} is outside the data: sessions end between {first} and {last}; "
-            f"pick a time after the first session end and at most {active_within} after "
-            "the last"
-        )
-    return start, end
-
-
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise FeatureError(f"{name}={value!r} must be a positive integer (Spark partitions)")
@@ -978,7 +940,9 @@ def build_features(
     """
     from pyspark.sql import functions as F
 
-    _check_task(task)
+    from govml.features.build import check_task, resolve_window
+
+    check_task(task)
     if partitions is not None:
         partitions = _positive_int(partitions, "partitions")
     typed = {name: _typed(name, frame) for name, frame in _as_spark_tables(tables).items()}
@@ -996,7 +960,9 @@ def build_features(
         raise FeatureError("the sessions table is empty; there is nothing to build features from")
     first = _utc(stats["first"])
     last = _utc(stats["last"])
-    start, end = _resolve_times(task, first, last, as_of, since, active_within)
+    start, end = resolve_window(
+        task, first, last, as_of=as_of, since=since, active_within=active_within
+    )
     plan = _feature_plan(task, start, end, freq=freq, active_within=active_within)
     if window is not None:
         n_window = int(stats["in_window"])

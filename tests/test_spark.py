@@ -414,15 +414,17 @@ def test_tables_must_be_all_six_spark_frames():
 
 
 def test_option_errors_before_spark_runs():
-    from govml.spark import _check_task, _positive_int, _resolve_times, _write_parquet
+    # the task and window rules are the pandas engine's own (govml.features.build)
+    from govml.features.build import check_task, resolve_window
+    from govml.spark import _positive_int, _write_parquet
 
     with pytest.raises(FeatureError, match="unknown task 'fraud'"):
-        _check_task("fraud")
+        check_task("fraud")
     with pytest.raises(FeatureError, match="partitions=0 must be a positive integer"):
         _positive_int(0, "partitions")
     first, last = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-02-01", tz="UTC")
     with pytest.raises(FeatureError, match="as_of='soon' is not a timestamp"):
-        _resolve_times("low_quality", first, last, "soon", None, "30D")
+        resolve_window("low_quality", first, last, as_of="soon", since=None, active_within="30D")
     with pytest.raises(DataLoadError, match="already exists; pass --overwrite"):
         _write_parquet(None, str(Path.cwd()), overwrite=False)
 

@@ -37,6 +37,64 @@ def _timestamp(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def check_task(task: str) -> None:
+    """Raise :class:`~govml.FeatureError` unless ``task`` is one of govml's two tasks."""
+    if task not in ("low_quality", "adversarial"):
+        raise FeatureError(
+            f"unknown task {task!r}; govml has two tasks: 'low_quality' (sessions) and "
+            "'adversarial' (creators)"
+        )
+
+
+def resolve_window(
+    task: str,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    *,
+    as_of: pd.Timestamp | str | None,
+    since: pd.Timestamp | str | None,
+    active_within: str,
+) -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """``(start, end)`` of a feature build over data whose sessions end in ``[first, last]``.
+
+    The one rule of :func:`build_features` (and of the Spark engine): ``end`` is ``as_of``,
+    by default just after the last session end (low_quality) or the next midnight after
+    it (adversarial); ``start`` is ``since`` or None.
+
+    Raises
+    ------
+    FeatureError
+        Unknown task, unparsable times, ``since`` after ``as_of``, or ``as_of`` outside
+        the data (not after the first session end, or more than ``active_within`` after
+        the last).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from govml.features.build import resolve_window
+    >>> first, last = pd.Timestamp("2026-01-01", tz="UTC"), pd.Timestamp("2026-01-31 18:00", tz="UTC")
+    >>> resolve_window("adversarial", first, last, as_of=None, since=None, active_within="30D")
+    (None, Timestamp('2026-02-01 00:00:00+0000', tz='UTC'))
+    """
+    check_task(task)
+    if as_of is None:
+        end = last + pd.Timedelta(microseconds=1)
+        if task == "adversarial":
+            end = last.normalize() + pd.Timedelta(days=1)
+    else:
+        end = _timestamp(as_of, "as_of")
+    start = _timestamp(since, "since") if since is not None else None
+    if start is not None and start > end:
+        raise FeatureError(f"since={start} is after as_of={end}; since must come first")
+    if end <= first or end > last + pd.Timedelta(active_within):
+        raise FeatureError(
+            f"as_of={end} is outside the data: sessions end between {first} and {last}; "
+            f"pick a time after the first session end and at most {active_within} after "
+            "the last"
+        )
+    return start, end
+
+
 def build_features(
     tables: Tables,
     task: str,
@@ -87,28 +145,10 @@ def build_features(
     from govml.features.labels import creator_snapshots
     from govml.features.session import session_features
 
-    if task not in ("low_quality", "adversarial"):
-        raise FeatureError(
-            f"unknown task {task!r}; govml has two tasks: 'low_quality' (sessions) and "
-            "'adversarial' (creators)"
-        )
     first, last = data_time_range(tables)
-    if as_of is None:
-        end = last + pd.Timedelta(microseconds=1)
-        if task == "adversarial":
-            end = last.normalize() + pd.Timedelta(days=1)
-    else:
-        end = _timestamp(as_of, "as_of")
-    start = _timestamp(since, "since") if since is not None else None
-    if start is not None and start > end:
-        raise FeatureError(f"since={start} is after as_of={end}; since must come first")
-    horizon = pd.Timedelta(active_within)
-    if end <= first or end > last + horizon:
-        raise FeatureError(
-            f"as_of={end} is outside the data: sessions end between {first} and {last}; "
-            f"pick a time after the first session end and at most {active_within} after "
-            "the last"
-        )
+    start, end = resolve_window(
+        task, first, last, as_of=as_of, since=since, active_within=active_within
+    )
     if task == "low_quality":
         s = tables.sessions
         keep = s["ended_at"] < end
