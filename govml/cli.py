@@ -396,22 +396,25 @@ def _spark_score(args: argparse.Namespace, model) -> int:
 
     tables = _spark_tables(args)
     with _Step(f"scoring {args.task} as of {args.as_of} on Spark into {args.out}"):
-        summary = score_batch(
-            model,
-            tables,
-            task=args.task,
-            as_of=args.as_of,
-            since=args.since,
-            out=args.out,
-            top_k=args.top_k,
-            reasons_above=args.reasons_above,
-            max_unseen_features=args.max_unseen_features,
-            scored_at=args.scored_at,
-            overwrite=args.overwrite,
-            progress=lambda message: _log(f"\n  {message}"),
-        )
+        summary = score_batch(model, tables, **_score_options(args))
     print(summary)
     return EXIT_OK
+
+
+def _score_options(args: argparse.Namespace) -> dict:
+    """The scoring job's options from ``govml score``'s arguments (both engines)."""
+    return {
+        "task": args.task,
+        "as_of": args.as_of,
+        "since": args.since,
+        "out": args.out,
+        "top_k": args.top_k,
+        "reasons_above": args.reasons_above,
+        "max_unseen_features": args.max_unseen_features,
+        "scored_at": args.scored_at,
+        "overwrite": args.overwrite,
+        "progress": lambda message: _log(f"\n  {message}"),
+    }
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -423,21 +426,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return _spark_score(args, model)
     tables = _load(args)
     with _Step(f"scoring {args.task} as of {args.as_of} into {args.out}"):
-        summary = score_batch(
-            model,
-            tables,
-            task=args.task,
-            as_of=args.as_of,
-            since=args.since,
-            out=args.out,
-            top_k=args.top_k,
-            reasons_above=args.reasons_above,
-            max_unseen_features=args.max_unseen_features,
-            chunk_rows=args.chunk_rows,
-            scored_at=args.scored_at,
-            overwrite=args.overwrite,
-            progress=lambda message: _log(f"\n  {message}"),
-        )
+        summary = score_batch(model, tables, chunk_rows=args.chunk_rows, **_score_options(args))
     print(summary)
     return EXIT_OK
 
