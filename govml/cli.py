@@ -251,10 +251,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = _experiment(args.task, args.config, args.set or [], args.tune)
     cutoff = None
     if args.cutoff:
-        import pandas as pd
+        from govml._time import to_utc
 
-        cutoff = pd.Timestamp(args.cutoff)
-        cutoff = cutoff.tz_localize("UTC") if cutoff.tzinfo is None else cutoff
+        cutoff = to_utc(
+            args.cutoff,
+            lambda: ConfigError(
+                f"--cutoff {args.cutoff!r} is not a timestamp; write e.g. 2026-01-31 (UTC)"
+            ),
+        )
     _train(args.task, tables, config, truth, track=not args.no_track, cutoff=cutoff)
     return EXIT_OK
 
@@ -433,7 +437,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _monitor_window(text: str, flag: str):
     """``(start, end)`` of ``D1:D2`` (or ``D1..D2``): UTC, ``end`` exclusive."""
-    import pandas as pd
 
     parts = text.split("..") if ".." in text else text.split(":")
     if len(parts) != 2:
@@ -441,14 +444,16 @@ def _monitor_window(text: str, flag: str):
             f"{flag} {text!r} must look like D1:D2, e.g. 2025-08-15:2026-02-01 (first day, "
             "then the day after the last; UTC)"
         )
-    try:
-        start, end = (pd.Timestamp(part.strip()) for part in parts)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"{flag} {text!r}: {parts} are not dates; write e.g. 2025-08-15:2026-02-01"
-        ) from None
+    from govml._time import to_utc
+
     start, end = (
-        t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in (start, end)
+        to_utc(
+            part.strip(),
+            lambda: ConfigError(
+                f"{flag} {text!r}: {parts} are not dates; write e.g. 2025-08-15:2026-02-01"
+            ),
+        )
+        for part in parts
     )
     if not start < end:
         raise ConfigError(f"{flag} {text!r} does not end after it starts; write D1:D2 with D1 < D2")

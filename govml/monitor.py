@@ -110,6 +110,7 @@ import numpy as np
 import pandas as pd
 
 from govml._exceptions import MonitorError
+from govml._time import to_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from govml.model import GovmlModel
@@ -1039,13 +1040,9 @@ class TrendReport:
 
 
 def _utc(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT:
-        raise MonitorError(f"{name}={value!r} is not a timestamp; write e.g. 2026-03-01")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return to_utc(
+        value, lambda: MonitorError(f"{name}={value!r} is not a timestamp; write e.g. 2026-03-01")
+    )
 
 
 def _day_index(frame: pd.DataFrame, time_col: str) -> tuple[np.ndarray, pd.Timestamp]:

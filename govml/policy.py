@@ -97,6 +97,7 @@ import numpy as np
 import pandas as pd
 
 from govml._exceptions import ConfigError, LabelError, PolicyError
+from govml._time import to_utc
 from govml.schema import ACTION_KINDS, MARKETS, SEVERITIES, VIOLATION_KINDS
 
 if TYPE_CHECKING:
@@ -1385,11 +1386,9 @@ def review_queue(
     )
     keep = np.ones(len(scores), dtype=bool)
     if day is not None:
-        try:
-            d = pd.Timestamp(day)
-        except (TypeError, ValueError):
-            raise ConfigError(f"day={day!r} is not a timestamp; write e.g. 2026-01-31") from None
-        d = d.tz_localize("UTC") if d.tzinfo is None else d.tz_convert("UTC")
+        d = to_utc(
+            day, lambda: ConfigError(f"day={day!r} is not a timestamp; write e.g. 2026-01-31")
+        )
         t = scores[time_col]
         keep &= ((t >= d) & (t < d + _DAY)).to_numpy()
     if q.tiers:
@@ -1729,13 +1728,9 @@ def _as_model(model: Any) -> GovmlModel:
 
 
 def _day(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT:
-        raise ConfigError(f"{name}={value!r} is not a date; write e.g. 2025-11-01")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    ts = to_utc(
+        value, lambda: ConfigError(f"{name}={value!r} is not a date; write e.g. 2025-11-01")
+    )
     return ts.normalize().as_unit("us")
 
 

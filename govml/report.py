@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from govml._exceptions import ConfigError, DataLoadError
+from govml._time import to_utc
 
 if TYPE_CHECKING:
     from govml.model import GovmlModel
@@ -1093,14 +1094,13 @@ def _configs(
 
 
 def _utc(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(
+    return to_utc(
+        value,
+        lambda: ConfigError(
             f"{name}={value!r} is not a timestamp; write e.g. '2026-01-31' or "
             "'2026-01-31T00:00:00Z' (dates without a timezone are UTC)"
-        ) from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        ),
+    )
 
 
 def _markets(tables: Tables, frame: pd.DataFrame) -> np.ndarray:

@@ -216,6 +216,7 @@ def test_train_command_prints_the_comparison(tmp_path, capsys, monkeypatch):
         (["--set", "model.sed=1"], "unknown field 'sed'"),
         (["--set", "novalue"], "must look like section.field=value"),
         (["--config", "nope.yaml"], "does not exist"),
+        (["--cutoff", "soon"], r"--cutoff 'soon' is not a timestamp; write e.g. 2026-01-31"),
     ],
 )
 def test_train_command_config_errors(tmp_path, capsys, extra, match):

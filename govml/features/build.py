@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from govml._exceptions import FeatureError
+from govml._time import to_utc
 from govml.features.featureset import FeatureSet
 from govml.schema import Tables
 
@@ -28,13 +29,12 @@ def data_time_range(tables: Tables) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def _timestamp(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise FeatureError(
+    return to_utc(
+        value,
+        lambda: FeatureError(
             f"{name}={value!r} is not a timestamp; write e.g. 2026-01-31 or 2026-01-31T00:00:00Z"
-        ) from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        ),
+    )
 
 
 def check_task(task: str) -> None:
