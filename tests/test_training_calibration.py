@@ -117,6 +117,44 @@ def test_apply_is_monotone_and_within_unit_interval(values, method):
     assert np.all((p >= 0) & (p <= 1))
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["affine", "cubic"]), st.integers(300, 5_000))
+def test_isotonic_never_turns_distinct_scores_into_ties(seed, kind, n):
+    """Strictly increasing: the calibrated probability ranks exactly like the raw score."""
+    raw, y = _sample(n, kind, seed)
+    cal = fit_calibration(raw, y, method="isotonic")
+    assert cal.tail_slope > 0
+    x = np.linspace(-12.0, 12.0, 2_001)  # inside the knots, between them and beyond both ends
+    assert np.all(np.diff(cal.apply(x)) > 0)
+    p = cal.apply(raw)
+    assert np.array_equal(np.argsort(p, kind="stable"), np.argsort(raw, kind="stable"))
+
+
+def test_isotonic_knots_sit_at_the_pooled_blocks_means():
+    raw = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    y = np.array([0, 1, 0, 1, 1, 1])  # PAV pools (1, 2) -> 0.5; the ends are clipped
+    cal = fit_calibration(raw, y, method="isotonic")
+    assert cal.knots_x == (0.0, 1.5, 4.0)
+    assert cal.knots_y == (0.5 / 6, 0.5, 1 - 0.5 / 6)
+    assert cal.apply([1.5, 2.75])[0] == 0.5  # linear between the knots
+    assert cal.apply([2.75])[0] == pytest.approx((0.5 + 1 - 0.5 / 6) / 2)
+
+
+def test_isotonic_from_an_older_artifact_keeps_its_end_values():
+    stored = {
+        "method": "isotonic",
+        "slope": 1.0,
+        "intercept": 0.0,
+        "knots_x": [0.0, 1.0],
+        "knots_y": [0.1, 0.6],
+        "n_rows": 10,
+        "n_positive": 3,
+    }  # no tail_slope key
+    cal = Calibration.from_dict(stored)
+    assert cal.tail_slope == 0.0
+    assert cal.apply([-5.0, 0.5, 7.0]).tolist() == [0.1, 0.35, 0.6]
+
+
 @pytest.mark.parametrize("method", ["identity", "platt", "isotonic"])
 def test_json_round_trip_is_exact(method):
     raw, y = _sample(3_000, "cubic", 9)
@@ -191,6 +229,15 @@ def test_single_class_is_rejected():
         ({"method": "isotonic", "knots_x": (0.0, 1.0), "knots_y": (0.3, 0.2)}, "non-decreasing"),
         ({"method": "isotonic", "knots_x": (0.0, 1.0), "knots_y": (0.3, 1.2)}, "in \\[0, 1\\]"),
         ({"method": "platt", "knots_x": (0.0,), "knots_y": (0.1,)}, "takes no knots"),
+        ({"method": "platt", "tail_slope": 1.0}, "takes no knots and no tail_slope"),
+        (
+            {"method": "isotonic", "knots_x": (0.0,), "knots_y": (0.1,), "tail_slope": -1.0},
+            "tail_slope=-1.0 must be a finite number >= 0",
+        ),
+        (
+            {"method": "isotonic", "knots_x": (0.0, 1.0), "knots_y": (0.0, 0.2), "tail_slope": 1},
+            "end knots_y must lie strictly between 0 and 1; got 0.0 and 0.2",
+        ),
     ],
 )
 def test_invalid_calibrations_are_rejected(kwargs, message):
