@@ -145,7 +145,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -944,7 +944,13 @@ class GroundTruth:
         return np.where((frm != _NAT) & (frm <= t), kind, "none").astype(str)
 
     def adversarial_probability(
-        self, creator_ids: object, times: object, *, horizon: str | pd.Timedelta = "30D"
+        self,
+        creator_ids: object,
+        times: object,
+        *,
+        horizon: str | pd.Timedelta = "30D",
+        intensity: Literal["true", "mean"] = "true",
+        stream_rate: object = None,
     ) -> np.ndarray:
         """Oracle score of the creator task: P(label event in ``[t, t + horizon)``).
 
@@ -958,12 +964,23 @@ class GroundTruth:
         Streams after ``t`` are integrated over the creator's planned stream rate by
         local hour and sale calendar.
 
+        ``intensity`` and ``stream_rate`` make *partial* oracles, which measure what
+        limits a model: a scorer that knows who is adversarial and from when, but not
+        how hard each one pushes (``intensity="mean"``) or how often each one will
+        stream (``stream_rate`` estimated from the tables).
+
         Parameters
         ----------
         creator_ids : array-like of str
         times : timestamp or array-like of timestamps
             Timezone-aware, one per id (or one for all).
         horizon : str or Timedelta, default "30D"
+        intensity : {"true", "mean"}, default "true"
+            ``"mean"`` gives every adversarial creator the mean violation probability per
+            stream of the world's adversarial creators (the past streams' too).
+        stream_rate : array-like of float, optional
+            Planned streams per ordinary day, one per query, instead of each creator's
+            true ``sessions_per_day``.
 
         Returns
         -------
@@ -979,7 +996,19 @@ class GroundTruth:
         >>> adversarial = truth.adversarial_state(truth.creators["creator_id"], t) != "none"
         >>> bool(p[adversarial].mean() > 5 * p[~adversarial].mean())
         True
+
+        A scorer that knows who is adversarial but not how intense or how busy:
+
+        >>> rate = np.full(len(p), truth.creators["sessions_per_day"].mean())
+        >>> partial = truth.adversarial_probability(
+        ...     truth.creators["creator_id"], t, intensity="mean", stream_rate=rate)
+        >>> bool(np.corrcoef(p, partial)[0, 1] > 0.5)
+        True
         """
+        if intensity not in ("true", "mean"):
+            raise SimulationError(
+                f"intensity={intensity!r}; use 'true' (each creator's own) or 'mean'"
+            )
         try:
             h = pd.Timedelta(horizon)
         except (TypeError, ValueError):
@@ -992,10 +1021,29 @@ class GroundTruth:
         h_us = int(h / pd.Timedelta(microseconds=1))
         codes = self._creator_codes(creator_ids)
         t = self._times(times, len(codes))
+        state = list(self._oracle_state)
+        if stream_rate is None:
+            rate = state[4][codes]
+        else:
+            rate = np.asarray(stream_rate, dtype=np.float64).ravel()
+            if len(rate) != len(codes) or not (np.isfinite(rate) & (rate >= 0)).all():
+                raise SimulationError(
+                    f"stream_rate must hold one finite rate >= 0 per query ({len(codes):,}); "
+                    f"got {len(rate):,} values"
+                    + ("" if len(rate) != len(codes) else " with negative or missing ones")
+                )
+        state[4] = rate
+        if intensity == "mean":
+            q = state[8]
+            mean = float(q[q > 0].mean()) if (q > 0).any() else 0.0
+            state[8] = np.where(q > 0, mean, 0.0)
+            # past streams of adversarial creators: their probability is above the honest one
+            state[3] = np.where(
+                state[3] > self.honest_session_label_prob * (1 + 1e-9), mean, state[3]
+            )
         out = np.empty(len(codes), dtype=np.float64)
         if len(codes) == 0:
             return out
-        state = self._oracle_state
         c = self.config
         first_day = int(t.min() // _DAY) - 2
         last_day = int((t.max() + h_us) // _DAY) + 2
@@ -1299,7 +1347,7 @@ def _oracle_kernel(
     s_start,
     s_end,
     s_q,
-    lam,
+    q_lam,
     offset,
     onboard,
     adv_from,
@@ -1371,7 +1419,7 @@ def _oracle_kernel(
             local = m + offset[c]
             local_day = int(local // day)
             hod = int((local - local_day * day) // hour)
-            rate = lam[c] * streams[local_day - day0] * hour_w[hod] * (x1 - x0) / hour
+            rate = q_lam[k] * streams[local_day - day0] * hour_w[hod] * (x1 - x0) / hour
             factor = 1.0
             for p in range(p_off[c], p_off[c + 1]):
                 if p_start[p] < t and p_start[p] <= m < p_end[p]:

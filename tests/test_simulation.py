@@ -330,6 +330,25 @@ def test_adversarial_state_and_probability_queries(world):
     assert many.shape == (5,)
 
 
+def test_partial_oracles_know_less_than_the_oracle(world):
+    """Replacing intensity or stream rate by what an observer could guess costs ranking."""
+    snaps = _creator_snapshots(world)
+    truth, y = world.truth, snaps["label"].to_numpy()
+    ids, at = snaps["creator_id"], snaps["at"]
+    full = truth.adversarial_probability(ids, at, horizon="30D")
+    true_rate = truth.creators.set_index("creator_id").loc[ids, "sessions_per_day"].to_numpy()
+    # passing the true rates or the true intensity changes nothing
+    assert np.array_equal(truth.adversarial_probability(ids, at, stream_rate=true_rate), full)
+    flat = np.full(len(ids), true_rate.mean())
+    guessed = truth.adversarial_probability(ids, at, intensity="mean", stream_rate=flat)
+    assert not np.array_equal(guessed, full)
+    assert auc(y, guessed) < auc(y, full)
+    # the mean intensity keeps the expected number of label events about the same
+    mean_int = truth.adversarial_probability(ids, at, intensity="mean")
+    assert mean_int.sum() == pytest.approx(full.sum(), rel=0.15)
+    assert (truth.adversarial_probability(ids, at, stream_rate=np.zeros(len(ids))) <= full).all()
+
+
 # ----------------------------------------------------------------------------- delays and shares
 
 
@@ -760,3 +779,11 @@ def test_truth_query_errors(world):
         truth.adversarial_probability(some, at, horizon="soon")
     with pytest.raises(SimulationError, match="horizon=.* is not a positive duration"):
         truth.adversarial_probability(some, at, horizon="-3D")
+    with pytest.raises(SimulationError, match="intensity='low'; use 'true'"):
+        truth.adversarial_probability(some, at, intensity="low")
+    with pytest.raises(
+        SimulationError, match=r"one finite rate >= 0 per query \(2\); got 3 values$"
+    ):
+        truth.adversarial_probability(some, at, stream_rate=[0.1, 0.2, 0.3])
+    with pytest.raises(SimulationError, match="got 2 values with negative or missing ones"):
+        truth.adversarial_probability(some, at, stream_rate=[0.1, np.nan])
