@@ -317,3 +317,9 @@ def test_tracked_run_registers_a_champion(lq_data, tmp_path, monkeypatch):
     saved = tracking.load_model(champion.model_uri)
     assert saved.booster.model_to_string() == result.model.booster.model_to_string()
     assert result.model_path is not None and result.model_path.startswith(str(tmp_path))
+    # a second run is version 2, and the returned and saved models say so (the artifact
+    # was logged before the registry numbered it)
+    again = train_model(lq_data, cfg, track=True, models_dir=str(tmp_path / "models"))
+    assert again.version.version == 2 and again.model.metadata.version == "2"
+    assert govml.GovmlModel.load(again.model_path).metadata.version == "2"
+    assert again.model_path.endswith("v2")

@@ -871,7 +871,7 @@ def train_model(
         from pathlib import Path
 
         label = result.version.version if result.version is not None else "local"
-        path = model.save(Path(models_dir) / data.task / f"v{label}")
+        path = result.model.save(Path(models_dir) / data.task / f"v{label}")
         result = _replace(result, model_path=str(path))
     return result
 
@@ -938,7 +938,18 @@ def _track(
             plt.close(fig)
         version = tracking.log_model(result.model, run=run, registered_name=config.registered_name)
         decision = _promote(result, data, version, config)
-        return _replace(result, run_id=run.run_id, version=version, promotion=decision)
+        model = result.model
+        if version is not None and model.metadata.version != str(version.version):
+            # the artifact is logged before the registry numbers it; the returned model
+            # (and the copy saved to models_dir) names the registered version, as a model
+            # loaded from the registry does (tracking.load_model)
+            from dataclasses import replace
+
+            from govml.model import GovmlModel
+
+            meta = replace(model.metadata, version=str(version.version))
+            model = GovmlModel(model.booster, meta)
+        return _replace(result, model=model, run_id=run.run_id, version=version, promotion=decision)
 
 
 def _promote(
