@@ -74,3 +74,27 @@ def test_missing_file(tmp_path):
 def test_bad_overrides(override, match):
     with pytest.raises(ConfigError, match=match):
         default_config("low_quality").override(override)
+
+
+def test_from_dict_inverts_to_dict_through_json():
+    import json
+
+    from govml.training.config import ExperimentConfig
+
+    cfg = default_config("adversarial").override(
+        {
+            "labels.horizon": "14D",
+            "snapshots.freq": "7D",
+            "evaluation.capacity": {"ID": 30, "TH": 10},
+            "model.params.num_leaves": 15,
+            "thresholds.review": 0.6,
+        }
+    )
+    back = ExperimentConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert back == cfg and back.source is None
+    assert back.labels.horizon == "14D" and back.evaluation.capacity == {"ID": 30, "TH": 10}
+    assert ExperimentConfig.from_dict({"task": "low_quality"}, source="x").source == "x"
+    with pytest.raises(ConfigError, match=r"model m: 'task' is required"):
+        ExperimentConfig.from_dict({"labels": {}}, source="model m")
+    with pytest.raises(ConfigError, match=r"labels.horizon='soon' is not a duration"):
+        ExperimentConfig.from_dict({"task": "adversarial", "labels": {"horizon": "soon"}})

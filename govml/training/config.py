@@ -321,6 +321,43 @@ class ExperimentConfig:
         out.pop("source")
         return _plain(out)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> ExperimentConfig:
+        """Inverse of :meth:`to_dict`: validate plain data like a YAML file.
+
+        Parameters
+        ----------
+        data : mapping
+            Fields as in the module docstring (sections as nested mappings); only
+            ``task`` is required.
+        source : str, optional
+            Where the data comes from, named in error messages (e.g. a model folder).
+
+        Returns
+        -------
+        ExperimentConfig
+
+        Raises
+        ------
+        ConfigError
+            Missing task, unknown fields (named) or invalid values.
+
+        Examples
+        --------
+        >>> from govml.training import default_config
+        >>> from govml.training.config import ExperimentConfig
+        >>> cfg = default_config("adversarial").override({"labels.horizon": "14D"})
+        >>> back = ExperimentConfig.from_dict(cfg.to_dict())
+        >>> back == cfg, back.labels.horizon
+        (True, '14D')
+        >>> ExperimentConfig.from_dict({"task": "adversarial", "labels": {"horizn": "7D"}},
+        ...                            source="model demo")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        govml._exceptions.ConfigError: model demo: unknown field(s) ['labels.horizn']; ...
+        """
+        return _from_dict(data, source=source)
+
     def override(self, values: Mapping[str, Any]) -> ExperimentConfig:
         """A copy with dotted-key overrides applied, e.g. ``{"model.seed": 3}``.
 
