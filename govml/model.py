@@ -3,8 +3,10 @@
 A :class:`GovmlModel` is a LightGBM booster plus :class:`ModelMetadata`: the features
 in training order with their kinds, the category levels fixed at training, the
 probability calibration, the tier thresholds, the feature-catalogue version, a
-fingerprint of the training data, library versions and the training parameters. On
-disk it is a folder with two text files::
+fingerprint of the training data, library versions, the training parameters and the
+experiment configuration it was trained with (label horizon, snapshot grid, evaluation
+settings; see :meth:`GovmlModel.training_config`). On disk it is a folder with two text
+files::
 
     model/
       model.txt       LightGBM's own text format (booster.model_to_string())
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
     import lightgbm
 
     from govml.training.calibration import Calibration
+    from govml.training.config import ExperimentConfig
     from govml.training.lgbm import FitResult
 
 __all__ = [
@@ -121,6 +124,42 @@ _NUMERIC_OBJECT_KINDS = frozenset(
 
 def _frozen_mapping(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _frozen_tree(value: Any, where: str) -> Any:
+    """A read-only copy of plain JSON data: mappings as MappingProxyType, lists as tuples."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ConfigError(
+                    f"{where} has the key {key!r} ({type(key).__name__}); keys must be text "
+                    "so the metadata stays JSON"
+                )
+            out[key] = _frozen_tree(item, f"{where}.{key}")
+        return MappingProxyType(out)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen_tree(item, f"{where}[{i}]") for i, item in enumerate(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}={value!r}; JSON metadata holds finite numbers only")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise ConfigError(
+        f"{where} holds a {type(value).__name__} ({value!r}); the training config must be "
+        "plain JSON data (mappings, lists, text, numbers, booleans, null): pass "
+        "ExperimentConfig.to_dict()"
+    )
+
+
+def _plain_tree(value: Any) -> Any:
+    """Inverse of :func:`_frozen_tree`: dicts and lists again (for JSON and for parsing)."""
+    if isinstance(value, Mapping):
+        return {key: _plain_tree(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [_plain_tree(item) for item in value]
+    return value
 
 
 def _sample(values: Iterable[Any], k: int = 5) -> str:
@@ -738,6 +777,13 @@ class ModelMetadata:
         LightGBM parameters used, plus govml's training options.
     best_iteration : int
         Number of boosting rounds kept (chosen by early stopping).
+    training_config : mapping or None, default None
+        The resolved experiment configuration the model was trained with, as plain
+        read-only data (:meth:`govml.training.ExperimentConfig.to_dict`: nested
+        mappings, lists as tuples): label horizon and delays, snapshot grid, split,
+        LightGBM settings, evaluation settings. Its ``task`` is the model's task.
+        :meth:`GovmlModel.training_config` rebuilds the ``ExperimentConfig``. None for
+        models built without one (and for artifacts saved before govml stored it).
 
     Examples
     --------
@@ -760,6 +806,20 @@ class ModelMetadata:
     Traceback (most recent call last):
     ...
     govml._exceptions.ConfigError: unknown task 'spam'; govml models are one of ['low_quality', ...]
+
+    The training configuration is stored read-only:
+
+    >>> from govml.training import default_config
+    >>> cfg = default_config("low_quality").override({"labels.review_delay": "5D"})
+    >>> meta.training_config is None
+    True
+    >>> trained = dataclasses.replace(meta, training_config=cfg.to_dict())
+    >>> trained.training_config["labels"]["review_delay"], type(trained.training_config).__name__
+    ('5D', 'mappingproxy')
+    >>> dataclasses.replace(meta, training_config={"task": "adversarial"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: training_config is the configuration of task 'adversarial', ...
     """
 
     task: str
@@ -775,6 +835,7 @@ class ModelMetadata:
     created_at: pd.Timestamp
     params: Mapping[str, Any]
     best_iteration: int
+    training_config: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -788,6 +849,20 @@ class ModelMetadata:
         object.__setattr__(self, "thresholds", _frozen_mapping(_check_thresholds(self.thresholds)))
         object.__setattr__(self, "library_versions", _frozen_mapping(self.library_versions))
         object.__setattr__(self, "params", _frozen_mapping(self.params))
+        if self.training_config is not None:
+            if not isinstance(self.training_config, Mapping):
+                raise ConfigError(
+                    f"training_config is a {type(self.training_config).__name__}; expected a "
+                    "mapping (ExperimentConfig.to_dict()) or None"
+                )
+            tree = _frozen_tree(self.training_config, "training_config")
+            if tree.get("task") != self.task:
+                raise ConfigError(
+                    f"training_config is the configuration of task {tree.get('task')!r}, but "
+                    f"the model's task is {self.task!r}; pass the ExperimentConfig.to_dict() "
+                    "the model was trained with"
+                )
+            object.__setattr__(self, "training_config", tree)
         created = pd.Timestamp(self.created_at)
         if created.tz is None:
             raise ConfigError(
@@ -896,11 +971,15 @@ class ModelMetadata:
             "created_at": self.created_at.isoformat(),
             "params": dict(self.params),
             "best_iteration": self.best_iteration,
+            "training_config": _plain_tree(self.training_config),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelMetadata:
         """Inverse of :meth:`to_dict`; raises :class:`~govml.ModelFormatError` if invalid.
+
+        Metadata written before govml stored the training configuration has no
+        ``training_config`` key; it reads as None.
 
         Examples
         --------
@@ -916,6 +995,9 @@ class ModelMetadata:
         ...     created_at=pd.Timestamp("2026-01-02", tz="UTC"), params={}, best_iteration=20)
         >>> import json
         >>> ModelMetadata.from_dict(json.loads(json.dumps(meta.to_dict()))) == meta
+        True
+        >>> old = {k: v for k, v in meta.to_dict().items() if k != "training_config"}
+        >>> ModelMetadata.from_dict(old).training_config is None  # an older artifact
         True
         >>> ModelMetadata.from_dict({**meta.to_dict(), "task": "spam"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
@@ -941,6 +1023,7 @@ class ModelMetadata:
                 created_at=pd.Timestamp(data["created_at"]),
                 params=dict(data["params"]),
                 best_iteration=int(data["best_iteration"]),
+                training_config=data.get("training_config"),
             )
         except ModelFormatError:
             raise
@@ -1210,6 +1293,7 @@ class GovmlModel:
         catalogue_version: str | None = None,
         version: str = "1",
         created_at: pd.Timestamp | None = None,
+        training_config: ExperimentConfig | Mapping[str, Any] | None = None,
     ) -> GovmlModel:
         """Build the model artifact from :func:`govml.training.lgbm.fit_lightgbm`'s result.
 
@@ -1229,6 +1313,10 @@ class GovmlModel:
             Version label.
         created_at : Timestamp, optional
             Defaults to now (UTC).
+        training_config : ExperimentConfig or mapping, optional
+            The experiment configuration the model was trained with (or its
+            ``to_dict()``), stored so reports and monitors use the model's own label
+            horizon and snapshot grid (see :meth:`training_config`).
 
         Returns
         -------
@@ -1237,8 +1325,9 @@ class GovmlModel:
         Raises
         ------
         ConfigError
-            If the task is unknown or the thresholds are invalid (tier named
-            ``"none"``, cut outside ``[0, 1]``, two tiers with the same cut).
+            If the task is unknown, the thresholds are invalid (tier named ``"none"``,
+            cut outside ``[0, 1]``, two tiers with the same cut), or the training
+            config is of another task or not plain JSON data.
 
         Examples
         --------
@@ -1264,6 +1353,11 @@ class GovmlModel:
         govml._exceptions.ConfigError: tier name 'none' is invalid; use a non-empty name other ...
         """
         now = pd.Timestamp.now(tz="UTC").floor("us") if created_at is None else created_at
+        if training_config is not None and not isinstance(training_config, Mapping):
+            from govml.training.config import ExperimentConfig
+
+            if isinstance(training_config, ExperimentConfig):
+                training_config = training_config.to_dict()
         metadata = ModelMetadata(
             task=task,
             name=name,
@@ -1278,8 +1372,69 @@ class GovmlModel:
             created_at=now,
             params=dict(fit.params),
             best_iteration=fit.best_iteration,
+            training_config=training_config,
         )
         return cls(fit.booster, metadata)
+
+    def training_config(self) -> ExperimentConfig | None:
+        """The experiment configuration the model was trained with, or None if unknown.
+
+        Rebuilt from :attr:`ModelMetadata.training_config`, so a report or monitor can
+        label and snapshot data exactly as the model's training did (e.g. a model trained
+        with ``--set labels.horizon=60D`` is evaluated on 60-day labels). LightGBM
+        parameters chosen by tuning are in ``metadata.params``, not here.
+
+        Returns
+        -------
+        ExperimentConfig or None
+            None for models built without one, e.g. artifacts saved before govml stored
+            it: callers then fall back to ``experiments/<task>.yaml`` or
+            :func:`govml.default_config`.
+
+        Raises
+        ------
+        ConfigError
+            If the stored configuration is not valid for this govml (the message names
+            the model, the field and the fix).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training import default_config
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=600)
+        >>> df = pd.DataFrame({"x": x, "market": rng.choice(["ID", "TH"], 600),
+        ...                    "y": (rng.random(600) < 1 / (1 + np.exp(-2 * x))).astype(int)})
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x", "market"], label="y",
+        ...                    categorical=["market"], num_boost_round=20, num_threads=1,
+        ...                    params={"num_leaves": 7})
+        >>> cfg = default_config("adversarial").override({"labels.horizon": "60D"})
+        >>> model = GovmlModel.from_fit(fit, task="adversarial", name="demo",
+        ...                             training_config=cfg)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     loaded = GovmlModel.load(model.save(f"{tmp}/model"))
+        >>> loaded.training_config().labels.horizon, loaded.training_config() == cfg
+        ('60D', True)
+        >>> GovmlModel.from_fit(fit, task="adversarial", name="old").training_config() is None
+        True
+        """
+        stored = self._metadata.training_config
+        if stored is None:
+            return None
+        from govml.training.config import ExperimentConfig
+
+        m = self._metadata
+        try:
+            return ExperimentConfig.from_dict(_plain_tree(stored))
+        except ConfigError as exc:
+            raise ConfigError(
+                f"model {m.name} v{m.version}: its stored training config is not valid for "
+                f"this govml ({exc}); pass the experiment config explicitly (e.g. "
+                f"--config experiments/{m.task}.yaml) or retrain the model with this govml"
+            ) from None
 
     # ----------------------------------------------------------------- scoring
 
