@@ -829,6 +829,7 @@ def train_model(
         thresholds=thresholds,
         fingerprint=fingerprint(trained_on, time_col=data.time_col, label_col=data.label_col),
         catalogue_version=data.catalogue_version,
+        training_config=config.to_dict(),
     )
     _say(progress, "fitting the baselines (rules, logistic regression)")
     scores = test[[*data.key, data.time_col, data.label_col]].copy()
