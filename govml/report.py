@@ -1030,6 +1030,8 @@ class _Scored:
     evaluation: Any  # Evaluation, ReviewedEvaluation or None
     eval_frame: pd.DataFrame | None  # label, sample, probability of the evaluation rows
     eval_notes: tuple[str, ...]
+    config_origin: str = "as trained"  # where `config` came from (shown in the overview)
+    config_warning: str | None = None  # the given config's labels differ from training
 
 
 def _say(progress: Progress | None, message: str) -> None:
@@ -1073,13 +1075,57 @@ def _model_label(model: GovmlModel, models: Sequence[GovmlModel]) -> str:
     return label
 
 
+#: The settings that decide which rows a task's model is evaluated on and what their
+#: labels mean; a given config that differs from the model's training config in one of
+#: them is reported (evaluation settings such as capacity may differ freely).
+_LABEL_SETTINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "adversarial": (
+            "labels.horizon",
+            "labels.resolution_delay",
+            "snapshots.freq",
+            "snapshots.active_within",
+        ),
+        "low_quality": ("labels.review_delay",),
+    }
+)
+
+
+def _label_differences(given: ExperimentConfig, trained: ExperimentConfig) -> list[str]:
+    """``field='given' (trained with 'x')`` for each label setting that differs."""
+    out = []
+    for name in _LABEL_SETTINGS[trained.task]:
+        section, key = name.split(".")
+        a = getattr(getattr(given, section), key)
+        b = getattr(getattr(trained, section), key)
+        if pd.Timedelta(a) != pd.Timedelta(b):  # '30D' and '720h' are the same horizon
+            out.append(f"{name}={a!r} (trained with {b!r})")
+    return out
+
+
+def _label_text(config: ExperimentConfig) -> str:
+    """The label settings of a config, as the overview states them."""
+    if config.task == "adversarial":
+        return (
+            f"horizon {config.labels.horizon}, resolution delay "
+            f"{config.labels.resolution_delay}, snapshots every {config.snapshots.freq}"
+        )
+    return f"review delay {config.labels.review_delay}"
+
+
 def _configs(
     configs: Mapping[str, ExperimentConfig] | None, models: Sequence[GovmlModel]
-) -> dict[str, ExperimentConfig]:
+) -> list[tuple[ExperimentConfig, str, str | None]]:
+    """Per model: the config its rows are labelled and evaluated with, its origin, a warning.
+
+    A config given for the model's task wins (as before); else the model's stored
+    training config; else the built-in default (models saved before govml stored it).
+    A given config whose label settings differ from the model's training config is used
+    as asked, with a warning that the report states.
+    """
     from govml.training.config import ExperimentConfig, default_config
 
     given = dict(configs or {})
-    out: dict[str, ExperimentConfig] = {}
     for task, cfg in given.items():
         if not isinstance(cfg, ExperimentConfig) or cfg.task != task:
             raise ConfigError(
@@ -1087,10 +1133,41 @@ def _configs(
                 "and snapshot settings the model was trained with), got "
                 f"{getattr(cfg, 'task', type(cfg).__name__)!r}"
             )
-        out[task] = cfg
+    out: list[tuple[ExperimentConfig, str, str | None]] = []
     for m in models:
-        out.setdefault(m.metadata.task, default_config(m.metadata.task))
+        task = m.metadata.task
+        trained = m.training_config()
+        if task not in given:
+            if trained is not None:
+                out.append((trained, "as trained", None))
+            else:
+                out.append((default_config(task), "defaults: no training config stored", None))
+            continue
+        cfg = given[task]
+        if trained is None:
+            out.append((cfg, "given; no training config stored", None))
+            continue
+        differ = _label_differences(cfg, trained)
+        if not differ:
+            out.append((cfg, "given, same labels as trained", None))
+            continue
+        label = _model_label(m, models)
+        warning = (
+            f"{label} is evaluated with the configs[{task!r}] given to the report, whose "
+            f"labels differ from the model's training: {', '.join(differ)}. Its performance, "
+            "scores, policy backtest and drift describe other labels or snapshots than the "
+            f"model was trained for; leave configs[{task!r}] out to use the model's own "
+            "settings (model.training_config()), or change only its evaluation settings"
+        )
+        out.append((cfg, "given, labels differ from training", warning))
     return out
+
+
+def _feature_key(task: str, config: ExperimentConfig) -> Any:
+    """Period features are shared by the models of a task that use the same snapshot grid."""
+    if task == "low_quality":
+        return task
+    return (task, pd.Timedelta(config.snapshots.freq), pd.Timedelta(config.snapshots.active_within))
 
 
 def _utc(value: Any, name: str) -> pd.Timestamp:
@@ -1247,6 +1324,8 @@ def _score_model(
     *,
     cutoff: pd.Timestamp,
     progress: Progress | None,
+    config_origin: str = "as trained",
+    config_warning: str | None = None,
 ) -> _Scored:
     frame, time_col = period
     _say(progress, f"scoring {len(frame):,} {model.metadata.task} rows with {label}")
@@ -1285,6 +1364,8 @@ def _score_model(
         evaluation=evaluation,
         eval_frame=eval_frame,
         eval_notes=notes,
+        config_origin=config_origin,
+        config_warning=config_warning,
     )
 
 
@@ -1338,6 +1419,7 @@ def _overview_section(
                 "label rate": np.nan if fp is None or fp.label_rate is None else fp.label_rate,
                 "tier cuts": ", ".join(f"{k} ≥ {v:g}" for k, v in md.thresholds.items()) or "–",
                 "features": len(md.features),
+                "labels": f"{_label_text(s.config)} ({s.config_origin})",
             }
         )
     return Section(
@@ -1349,7 +1431,13 @@ def _overview_section(
                 data,
                 caption="Rows per contract table and the range of its known-at time.",
             ),
-            Table("models", pd.DataFrame(models)),
+            Table(
+                "models",
+                pd.DataFrame(models),
+                caption="labels: the label and snapshot settings each model is evaluated "
+                "with, and where they come from.",
+            ),
+            *(Note(s.config_warning, "warning") for s in scored if s.config_warning),
             Note(
                 f"Report period {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC: score "
                 "distributions, reasons, policy, drift and trends describe rows of this "
@@ -1426,6 +1514,8 @@ def _performance_section(scored: Sequence[_Scored]) -> Section:
 
     blocks: list[Block] = []
     for s in scored:
+        if s.config_warning:
+            blocks.append(Note(s.config_warning, "warning"))
         if s.eval_frame is None or s.evaluation is None:
             text = "; ".join(s.eval_notes) or "no labelled rows"
             blocks.append(
@@ -1955,9 +2045,17 @@ def build_report(
         One or more models, of either task (e.g. both tasks' champions, or a champion
         and a candidate of one task).
     configs : mapping of task to ExperimentConfig, optional
-        The experiment configuration each task's model was trained with: its labels
-        (horizon, resolution delay), snapshot grid and evaluation settings (review
-        capacity, target precision, bootstrap). Default: :func:`govml.default_config`.
+        The experiment configuration to label, snapshot and evaluate each task's models
+        with: labels (horizon, resolution delay), snapshot grid and evaluation settings
+        (review capacity, target precision, bootstrap). Default: each model's own
+        training configuration (:meth:`GovmlModel.training_config`), or
+        :func:`govml.default_config` for a model that records none (saved before govml
+        stored it). A given config whose label or snapshot settings differ from the
+        model's training is used as asked, but the report says so in a warning (overview
+        and performance, and through ``progress``): evaluating a model on labels it was
+        not trained for is a question one may ask on purpose, so it is not refused, but
+        it must never look like the model's own target. The overview's ``models`` table
+        states the label settings each model is evaluated with and where they come from.
     policies : sequence of Policy or YAML paths, optional
         Governance policies to backtest (:func:`govml.policy.backtest`) with the
         first adversarial-seller model, e.g. ``experiments/policy_baseline.yaml`` and
@@ -1995,7 +2093,8 @@ def build_report(
     ------
     ConfigError
         No model, something that is not a model or not :class:`~govml.Tables`, a
-        config of another task, a non-positive period, a negative
+        config of another task, a model whose stored training config is invalid for
+        this govml, a non-positive period, a negative
         ``max_explain_rows``, an unparsable ``end``, or policies without an
         adversarial-seller model.
     PolicyError
@@ -2010,10 +2109,12 @@ def build_report(
     >>> fast = govml.default_config("low_quality").override(
     ...     {"model.num_boost_round": 30, "evaluation.n_bootstrap": 0})
     >>> result = govml.train_task(world.tables, fast, track=False)
-    >>> report = build_report(world.tables, result.model, configs={"low_quality": fast},
-    ...                       period_days=14, monitor=False)
+    >>> report = build_report(world.tables, result.model, period_days=14, monitor=False)
     >>> [s.key for s in report.sections]
     ['overview', 'scores', 'performance', 'reasons']
+    >>> models = next(t for t in report.section("overview").tables if t.title == "models")
+    >>> models.frame["labels"].tolist()  # the model's own training config is used
+    ['review delay 3D (as trained)']
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = report.write(os.path.join(tmp, "report.html"))
     ...     print(path.stat().st_size < 1024 * 1024)
@@ -2027,7 +2128,7 @@ def build_report(
             "govml.load_tables(folder) or govml.validate_tables(mapping_of_frames)"
         )
     items = _models(models)
-    cfgs = _configs(configs, items)
+    resolved = _configs(configs, items)
     if isinstance(period_days, bool) or not isinstance(period_days, int) or period_days < 1:
         raise ConfigError(
             f"period_days={period_days!r}; expected a whole number of days, at least 1"
@@ -2087,23 +2188,28 @@ def build_report(
         in_period = (sessions_frame["ended_at"] >= period_start).to_numpy()
         features["low_quality"] = (sessions_frame[in_period].reset_index(drop=True), "ended_at")
     scored = []
-    for model in items:
+    for model, (cfg, origin, warning) in zip(items, resolved, strict=True):
         task = model.metadata.task
-        if task not in features:
+        if warning is not None:
+            _say(progress, f"warning: {warning}")
+        key = _feature_key(task, cfg)
+        if key not in features:
             _say(
                 progress,
                 f"building {task} features for {period_start:%Y-%m-%d} .. {period_end:%Y-%m-%d}",
             )
-            features[task] = _period_features(tables, task, cfgs[task], period_start, period_end)
+            features[key] = _period_features(tables, task, cfg, period_start, period_end)
         scored.append(
             _score_model(
                 tables,
                 model,
                 _model_label(model, items),
-                cfgs[task],
-                features[task],
+                cfg,
+                features[key],
                 cutoff=cutoff,
                 progress=progress,
+                config_origin=origin,
+                config_warning=warning,
             )
         )
     sections = [
@@ -2117,7 +2223,7 @@ def build_report(
         from govml.policy import backtest
 
         model = adversarial[0]
-        cfg = cfgs["adversarial"]
+        cfg = next(s.config for s in scored if s.model is model)
         first, last, why = _backtest_window(tables, model, cfg, backtest_days)
         labels = ", ".join(p.label for p in policy_list)
         _say(progress, f"backtesting {labels} from {first:%Y-%m-%d} to {last:%Y-%m-%d}")
@@ -2161,7 +2267,7 @@ def build_report(
                 reference = sessions_frame[((ended >= ref_start) & (ended < ref_end)).to_numpy()]
             else:
                 reference, _ = _period_features(tables, task, sc.config, ref_start, ref_end)
-            current, time_col = features[task]
+            current, time_col = features[_feature_key(task, sc.config)]
             if len(reference) == 0 or len(current) == 0:
                 drift_blocks.append(Note(f"{sc.label}: a drift window holds no row", "warning"))
                 continue
