@@ -277,14 +277,19 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
 
 def _report_configs(models, paths: list[str]):
-    """Each model task's experiment config: --config files, else experiments/<task>.yaml."""
+    """The configs build_report is given: --config files, else experiments/<task>.yaml, the
+    latter only for a task with a model that records no training config (saved before govml
+    stored it). Other models are labelled and evaluated with their own training config, so
+    a model trained with --set labels.horizon=60D is not reported on the YAML's 30D labels;
+    a --config whose labels differ from a model's training is flagged in the report."""
     from govml.training.config import load_config
 
     configs = {}
     for path in paths:
         config = load_config(path)
         configs[config.task] = config
-    for task in {m.metadata.task for m in models} - set(configs):
+    unknown = {m.metadata.task for m in models if m.metadata.training_config is None}
+    for task in unknown - set(configs):
         if Path(f"experiments/{task}.yaml").is_file():
             configs[task] = load_config(f"experiments/{task}.yaml")
     return configs
