@@ -775,3 +775,104 @@ def test_numpy_params_survive_saving(tmp_path):
     model = GovmlModel.from_fit(res, task="adversarial", name="m")
     loaded = GovmlModel.load(model.save(tmp_path / "m"))
     assert loaded.metadata.params["lambda_l2"] == 2.0 and loaded.metadata.params["num_leaves"] == 7
+
+
+# --------------------------------------------------------------------------- training config
+
+
+def _lq_config():
+    from govml.training.config import default_config
+
+    return default_config("low_quality").override(
+        {
+            "labels.review_delay": "5D",
+            "evaluation.capacity": {"ID": 30, "TH": 10},
+            "model.params.num_leaves": 15,
+        }
+    )
+
+
+def test_training_config_round_trips_through_save_load_and_pyfunc(fit, scoring, tmp_path):
+    import mlflow.pyfunc
+
+    from govml._pyfunc import save_pyfunc
+
+    cfg = _lq_config()
+    model = GovmlModel.from_fit(fit, task="low_quality", name="m", training_config=cfg)
+    assert model.training_config() == cfg
+    folder = model.save(tmp_path / "m")
+    stored = json.loads((folder / METADATA_FILE).read_text())["training_config"]
+    assert stored == json.loads(json.dumps(cfg.to_dict()))  # plain JSON, not a pickle
+    loaded = GovmlModel.load(folder)
+    assert loaded.metadata == model.metadata and loaded.training_config() == cfg
+    assert loaded.training_config().labels.review_delay == "5D"
+    again = GovmlModel.load(loaded.save(tmp_path / "again"))
+    assert (tmp_path / "again" / METADATA_FILE).read_bytes() == (
+        folder / METADATA_FILE
+    ).read_bytes()
+    assert again.training_config() == cfg
+    path = save_pyfunc(model, tmp_path / "pyfunc", input_example=scoring.head(2))
+    raw = mlflow.pyfunc.load_model(str(path), suppress_warnings=True).get_raw_model()
+    assert raw.metadata == model.metadata and raw.training_config() == cfg
+    # a mapping (to_dict()) is accepted like the ExperimentConfig itself
+    same = GovmlModel.from_fit(fit, task="low_quality", name="m", training_config=cfg.to_dict())
+    assert same.metadata.training_config == model.metadata.training_config
+
+
+def test_artifacts_without_a_training_config_still_load(saved, model, tmp_path):
+    assert model.metadata.training_config is None and model.training_config() is None
+    folder = _copy(saved, tmp_path)
+    _edit_metadata(folder, lambda d: d.pop("training_config"))  # as written before the field
+    old = GovmlModel.load(folder)
+    assert old.metadata.training_config is None and old.training_config() is None
+    assert old.metadata == model.metadata
+    old_dict = {k: v for k, v in model.metadata.to_dict().items() if k != "training_config"}
+    assert ModelMetadata.from_dict(old_dict).training_config is None
+
+
+def test_training_config_is_stored_read_only(fit):
+    data = _lq_config().to_dict()
+    model = GovmlModel.from_fit(fit, task="low_quality", name="m", training_config=data)
+    data["labels"]["review_delay"] = "9D"  # the caller's dict is copied, not kept
+    stored = model.metadata.training_config
+    assert stored["labels"]["review_delay"] == "5D"
+    with pytest.raises(TypeError):
+        stored["labels"]["review_delay"] = "9D"
+    with pytest.raises(TypeError):
+        stored["task"] = "adversarial"
+    numpy_valued = dict(data, evaluation=dict(data["evaluation"], n_bootstrap=np.int64(7)))
+    model = GovmlModel.from_fit(fit, task="low_quality", name="m", training_config=numpy_valued)
+    assert type(model.metadata.training_config["evaluation"]["n_bootstrap"]) is int
+
+
+@pytest.mark.parametrize(
+    ("training_config", "message"),
+    [
+        ({"task": "adversarial"}, "training_config is the configuration of task 'adversarial'"),
+        ({"labels": {}}, r"training_config is the configuration of task None"),
+        ("task: low_quality", "training_config is a str; expected a mapping"),
+        ({"task": "low_quality", "seen": {1, 2}}, r"training_config.seen holds a set"),
+        ({"task": "low_quality", "model": {1: "x"}}, "keys must be text"),
+        ({"task": "low_quality", "x": float("nan")}, r"training_config.x=nan; JSON metadata"),
+    ],
+)
+def test_invalid_training_configs_are_rejected(fit, training_config, message):
+    with pytest.raises(ConfigError, match=message):
+        GovmlModel.from_fit(fit, task="low_quality", name="m", training_config=training_config)
+
+
+def test_a_stored_config_this_govml_cannot_read_still_scores(saved, scoring, tmp_path):
+    folder = _copy(saved, tmp_path)
+    _edit_metadata(
+        folder, lambda d: d.update(training_config={"task": "low_quality", "labels": {"x": "1D"}})
+    )
+    model = GovmlModel.load(folder)  # scoring never needs the config
+    assert len(model.predict_proba(scoring)) == len(scoring)
+    with pytest.raises(
+        ConfigError,
+        match=r"model session-quality v7: its stored training config is not valid .*labels\.x",
+    ):
+        model.training_config()
+    _edit_metadata(folder, lambda d: d.update(training_config={"task": "adversarial"}))
+    with pytest.raises(ModelFormatError, match="training_config is the configuration of task"):
+        GovmlModel.load(folder)
