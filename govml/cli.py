@@ -516,7 +516,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         )
     with _Step("segment-day trend detection over the sessions"):
         trends = detect_trends(
-            sessions, model=model if task == "low_quality" else None, since=cur[0]
+            sessions,
+            model=model if task == "low_quality" else None,
+            since=cur[0],
+            baseline=args.trend_baseline,
+            reference=ref if args.trend_baseline == "frozen" else None,
         )
     print(drift)
     alerts = trends.alerts[trends.alerts["day"] < cur[1]]
@@ -1008,6 +1012,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--freq", default="1D", help="adversarial model: creator snapshot frequency (default 1D)"
     )
     p.add_argument("--max-alerts", type=int, default=20, help="trend alerts printed (default 20)")
+    p.add_argument(
+        "--trend-baseline",
+        choices=("trailing", "frozen"),
+        default="trailing",
+        help="trends: compare each day with the segment's previous 28 days (trailing, the "
+        "default: a persistent pattern is absorbed after about two weeks) or with its days in "
+        "the --reference window (frozen: a persistent pattern stays flagged while it lasts)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing result tables")
     p.add_argument("--mapping", help="YAML column mapping from your column names")
     p.add_argument("--assume-timezone", help="timezone of naive timestamps in the tables")
