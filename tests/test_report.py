@@ -678,3 +678,185 @@ def test_cli_report_writes_the_file(small_world, small_models, tmp_path, capsys,
     assert main([*argv, "--overwrite"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(err) == 1 and err[0].startswith("govml report: error: no model at")
+
+
+# --------------------------------------------------------------------------- training config
+
+
+@pytest.fixture(scope="module")
+def model_14d(small_world):
+    """An adversarial model trained with a 14-day label horizon (the shared one uses 7D)."""
+    cfg = small_config("adversarial").override({"labels.horizon": "14D"})
+    return govml.train_task(small_world.tables, cfg, track=False).model
+
+
+def _notes(report, key, level=None):
+    return [n.text for n in report.section(key).notes if level is None or n.level == level]
+
+
+def _labels_column(report):
+    table = next(t for t in report.section("overview").tables if t.title == "models")
+    return table.frame["labels"].tolist()
+
+
+def _evaluated_rows(note):
+    return int(re.search(r"([\d,]+) creator snapshots", note).group(1).replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def report_14d(small_world, small_models, model_14d):
+    """The 14D model next to the shared 7D one, without configs: each uses its own."""
+    messages = []
+    report = build_report(
+        small_world.tables,
+        [model_14d, small_models["adversarial"][0]],
+        period_days=14,
+        monitor=False,
+        progress=messages.append,
+    )
+    return report, messages
+
+
+def test_a_model_trained_with_14d_is_reported_on_14d_labels(report_14d, model_14d):
+    assert model_14d.training_config().labels.horizon == "14D"
+    report, messages = report_14d
+    assert _labels_column(report) == [
+        "horizon 14D, resolution delay 7D, snapshots every 1D (as trained)",
+        "horizon 7D, resolution delay 7D, snapshots every 1D (as trained)",
+    ]
+    notes = _notes(report, "performance")
+    n14 = [n for n in notes if "(horizon 14D, resolution delay 7D)" in n]
+    n7 = [n for n in notes if "(horizon 7D, resolution delay 7D)" in n]
+    assert len(n14) == 1 and len(n7) == 1 and not any("30D" in n for n in notes)
+    assert not _notes(report, "overview", "warning") and not any("warning" in m for m in messages)
+
+
+def test_a_given_config_with_other_labels_is_used_with_a_warning(
+    small_world, model_14d, report_14d
+):
+    given = small_config("adversarial")  # 7D: not what the model was trained with
+    messages = []
+    report = build_report(
+        small_world.tables,
+        model_14d,
+        configs={"adversarial": given},
+        period_days=14,
+        monitor=False,
+        progress=messages.append,
+    )
+    expected = (
+        r"govml-adversarial v1 is evaluated with the configs\['adversarial'\] given to the "
+        r"report, which differs from the model's training config: labels.horizon='7D' "
+        r"\(trained with '14D'\)\. So its performance and policy backtest count other labels "
+        r"than the model was trained for; leave configs\['adversarial'\] out"
+    )
+    for key in ("overview", "performance"):
+        warnings_ = _notes(report, key, "warning")
+        assert len(warnings_) == 1 and re.match(expected, warnings_[0])
+    assert any(m.startswith("warning: govml-adversarial v1 is evaluated with") for m in messages)
+    assert _labels_column(report) == [
+        "horizon 7D, resolution delay 7D, snapshots every 1D (given, labels differ from training)"
+    ]
+    (n7,) = [n for n in _notes(report, "performance") if "(horizon 7D, resolution delay 7D)" in n]
+    # the labels are built with the given horizon: the same model, the same training end, and
+    # 7 more days of snapshots whose 7D labels are mature than with its own 14D horizon
+    (n14,) = [n for n in _notes(report_14d[0], "performance") if "(horizon 14D," in n]
+    assert 0 < _evaluated_rows(n14) < _evaluated_rows(n7)
+    assert "labels.horizon=&#x27;7D&#x27; (trained with &#x27;14D&#x27;)" in report.to_html()
+
+
+def test_a_given_config_with_another_snapshot_grid_is_flagged(small_world, model_14d):
+    given = model_14d.training_config().override({"snapshots.freq": "2D"})
+    report = build_report(
+        small_world.tables, model_14d, configs={"adversarial": given}, period_days=14, monitor=False
+    )
+    (warning,) = _notes(report, "overview", "warning")
+    assert "snapshots.freq='2D' (trained with '1D'). So its scores, performance and drift use " in (
+        warning
+    )
+    assert "count other labels" not in warning
+
+
+def test_a_given_config_with_the_same_labels_is_not_flagged(small_world, model_14d):
+    # other evaluation settings, and the same horizon written in hours
+    given = model_14d.training_config().override(
+        {"evaluation.n_bootstrap": 0, "labels.horizon": "336h"}
+    )
+    report = build_report(
+        small_world.tables, model_14d, configs={"adversarial": given}, period_days=14, monitor=False
+    )
+    assert not _notes(report, "overview", "warning")
+    assert not _notes(report, "performance", "warning")
+    assert _labels_column(report) == [
+        "horizon 336h, resolution delay 7D, snapshots every 1D (given, same labels as trained)"
+    ]
+
+
+def test_a_model_without_a_training_config_uses_the_defaults(small_world, small_models):
+    model = small_models["low_quality"][0]
+    old = govml.GovmlModel(model.booster, dataclasses.replace(model.metadata, training_config=None))
+    report = build_report(small_world.tables, old, period_days=14, monitor=False)
+    assert _labels_column(report) == ["review delay 3D (defaults: no training config stored)"]
+    given = small_config("low_quality").override({"labels.review_delay": "5D"})
+    report = build_report(
+        small_world.tables, old, configs={"low_quality": given}, period_days=14, monitor=False
+    )
+    assert _labels_column(report) == ["review delay 5D (given; no training config stored)"]
+    assert not _notes(report, "overview", "warning")  # nothing to compare with
+
+
+def test_a_model_with_an_unreadable_training_config_is_named(small_world, small_models):
+    model = small_models["low_quality"][0]
+    bad = dataclasses.replace(
+        model.metadata, training_config={"task": "low_quality", "labels": {"horizn": "1D"}}
+    )
+    with pytest.raises(ConfigError, match=r"model govml-low_quality v1: its stored training"):
+        build_report(small_world.tables, govml.GovmlModel(model.booster, bad), monitor=False)
+
+
+def test_cli_report_configs_fall_back_to_the_yaml_only_for_models_without_one(
+    small_models, model_14d, tmp_path, monkeypatch
+):
+    from govml.cli import _report_configs
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "adversarial.yaml").write_text("task: adversarial\n")
+    old = govml.GovmlModel(
+        model_14d.booster, dataclasses.replace(model_14d.metadata, training_config=None)
+    )
+    assert _report_configs([model_14d], []) == {}  # build_report then uses the model's own
+    fallback = _report_configs([old], [])
+    assert fallback["adversarial"].labels.horizon == "30D"
+    assert fallback["adversarial"].source == "experiments/adversarial.yaml"
+    given = tmp_path / "given.yaml"
+    given.write_text("task: adversarial\nlabels: {horizon: 60D}\n")
+    assert _report_configs([model_14d], [str(given)])["adversarial"].labels.horizon == "60D"
+
+
+def test_cli_report_uses_the_models_horizon_not_the_yaml(
+    small_world, model_14d, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "adversarial.yaml").write_text("task: adversarial\n")  # 30D
+    tables = govml.write_world(small_world, tmp_path / "world")
+    out = tmp_path / "report.html"
+    argv = [
+        "report",
+        "--tables",
+        str(tables),
+        "--model",
+        str(model_14d.save(tmp_path / "model")),
+        "--out",
+        str(out),
+        "--days",
+        "14",
+        "--no-track",
+        "--no-monitor",
+    ]
+    assert main(argv) == 0
+    html = out.read_text()
+    assert "horizon 14D, resolution delay 7D" in html and "horizon 30D" not in html
+    assert 'class="note warning"' not in html
+    capsys.readouterr()
