@@ -1152,12 +1152,17 @@ def _configs(
             out.append((cfg, "given, same labels as trained", None))
             continue
         label = _model_label(m, models)
+        effects = []
+        if any(d.startswith("labels.") for d in differ):
+            effects.append("its performance and policy backtest count other labels")
+        if any(d.startswith("snapshots.") for d in differ):
+            effects.append("its scores, performance and drift use another snapshot grid")
         warning = (
-            f"{label} is evaluated with the configs[{task!r}] given to the report, whose "
-            f"labels differ from the model's training: {', '.join(differ)}. Its performance, "
-            "scores, policy backtest and drift describe other labels or snapshots than the "
-            f"model was trained for; leave configs[{task!r}] out to use the model's own "
-            "settings (model.training_config()), or change only its evaluation settings"
+            f"{label} is evaluated with the configs[{task!r}] given to the report, which "
+            f"differs from the model's training config: {', '.join(differ)}. So "
+            f"{' and '.join(effects)} than the model was trained for; leave "
+            f"configs[{task!r}] out to use the model's own settings "
+            "(model.training_config()), or change only its evaluation settings"
         )
         out.append((cfg, "given, labels differ from training", warning))
     return out
