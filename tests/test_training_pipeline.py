@@ -323,3 +323,17 @@ def test_tracked_run_registers_a_champion(lq_data, tmp_path, monkeypatch):
     assert again.version.version == 2 and again.model.metadata.version == "2"
     assert govml.GovmlModel.load(again.model_path).metadata.version == "2"
     assert again.model_path.endswith("v2")
+
+
+@pytest.mark.parametrize(
+    ("which", "task"), [("lq_result", "low_quality"), ("adv_result", "adversarial")]
+)
+def test_the_model_stores_the_config_it_was_trained_with(which, task, request, tmp_path):
+    model = request.getfixturevalue(which).model
+    cfg = fast_config(task)
+    assert model.training_config() == cfg
+    assert model.metadata.training_config == cfg.to_dict()
+    loaded = govml.GovmlModel.load(model.save(tmp_path / "m"))
+    assert loaded.training_config() == cfg
+    if task == "adversarial":
+        assert loaded.training_config().labels.horizon == "7D"  # not the 30D default
