@@ -698,3 +698,242 @@ def test_cli_monitor_rejects_bad_windows(world_dir, small_models, capsys, window
     assert govml.cli.main(argv) == 2
     err = capsys.readouterr().err
     assert re.search(message, err), err
+
+
+# ----------------------------------------------------------------------------- frozen baseline
+
+
+def brute_frozen_z(frame, feature, ref_days, *, min_sessions=20, clip=10.0):
+    """z of every (market, category, day) against a frozen reference, written out: same-day
+    median / IQR standardisation, segment-day means, the reference's median, MAD, typical
+    count and pooled variance (no common-mode correction)."""
+    day = (frame["ended_at"] - DAY0).dt.days
+    x = frame[feature]
+    by_day = x.groupby(day)
+    med, q1, q3 = (
+        by_day.transform("median"),
+        by_day.transform(lambda s: s.quantile(0.25)),
+        (by_day.transform(lambda s: s.quantile(0.75))),
+    )
+    u = ((x - med) / ((q3 - q1) / 1.349)).clip(-clip, clip)
+    cells = u.groupby([frame["market"], frame["category"], day])
+    mean, var, cnt = cells.mean(), cells.var(ddof=0), cells.size()
+    out = {}
+    for (market, category), seg_mean in mean.groupby(level=[0, 1]):
+        seg_mean = seg_mean.droplevel([0, 1])
+        seg_var = var.loc[(market, category)]
+        seg_cnt = cnt.loc[(market, category)]
+        ref = [d for d in ref_days if seg_cnt.get(d, 0) >= min_sessions]
+        a = seg_mean.loc[ref]
+        centre = a.median()
+        mad = (a - centre).abs().median()
+        typical = seg_cnt.loc[ref].median()
+        pooled = (seg_var.loc[ref] * seg_cnt.loc[ref]).sum() / seg_cnt.loc[ref].sum()
+        for d in seg_mean.index[seg_mean.index > max(ref_days)]:
+            n = seg_cnt[d]
+            scale = max(1.4826 * mad * math.sqrt(typical / n), math.sqrt(pooled / n))
+            out[(market, category, d)] = (seg_mean[d] - centre) / scale
+    return out
+
+
+def test_frozen_z_matches_the_formula_written_out():
+    frame = synthetic(n_days=40, seed=4, shift={("TH", "b"): (30, 0.5)})
+    # the day that starts before the end (12:00 on Jan 25) belongs to the reference
+    rep = detect_trends(
+        frame,
+        features=FEATURES,
+        baseline="frozen",
+        reference=("2026-01-03 08:00", "2026-01-25 12:00"),
+        common_mode=False,
+    )
+    assert rep.baseline == "frozen"
+    assert rep.reference == (DAY0 + pd.Timedelta(days=2), DAY0 + pd.Timedelta(days=25))
+    expected = brute_frozen_z(frame, "avg_watch_min", range(2, 25))
+    got = rep.daily[["market", "category"]].assign(
+        d=(rep.daily["day"] - DAY0).dt.days, z=rep.z["avg_watch_min"]
+    )
+    scored = got[got["d"] >= 25]
+    assert len(scored) == 15 * len(SEGMENTS) and scored["z"].notna().all()
+    for row in scored.itertuples(index=False):
+        assert row.z == pytest.approx(expected[(row.market, row.category, row.d)], rel=1e-9)
+    # days up to the end of the reference have no baseline yet
+    early = rep.daily["day"] < rep.reference[1]
+    assert (rep.daily.loc[early, "status"] == "no_baseline").all()
+    assert rep.z[early.to_numpy()].isna().all().all()
+    assert "baseline frozen on 2026-01-03 .. 2026-01-25" in str(rep)
+
+
+def test_frozen_baseline_keeps_flagging_a_persistent_shift_and_stops_when_it_ends():
+    frame = synthetic(n_days=80, shift={("VN", "a"): (35, 0.25)})
+    copy = frame.copy()
+    trailing = detect_trends(frame, features=FEATURES)
+    frozen = detect_trends(frame, features=FEATURES, baseline="frozen")
+    pd.testing.assert_frame_equal(frame, copy)
+
+    def alert_days(rep):
+        assert set(zip(rep.alerts["market"], rep.alerts["category"], strict=True)) == {("VN", "a")}
+        return set((rep.alerts["day"] - DAY0).dt.days)
+
+    # the trailing baseline absorbs the shift within about two weeks...
+    assert min(alert_days(trailing)) == 35 and max(alert_days(trailing)) <= 35 + 14
+    # ...the frozen one (default: the first 28 days) flags it to the end of the data
+    days = alert_days(frozen)
+    assert min(days) == 35 and 79 in days and len(days) >= 0.9 * 45
+    assert frozen.reference == (DAY0, DAY0 + pd.Timedelta(days=28))
+    assert (
+        frozen.daily.loc[frozen.daily["day"] < DAY0 + pd.Timedelta(days=28), "status"]
+        .eq("no_baseline")
+        .all()
+    )
+    # a pattern that ends stops alerting the day it ends (a trailing baseline would alert
+    # on the return to normal once the pattern is its baseline)
+    day = (frame["ended_at"] - DAY0).dt.days
+    over = (frame["market"] == "VN") & (frame["category"] == "a") & (day >= 50)
+    ended = frame.assign(
+        avg_watch_min=frame["avg_watch_min"].where(~over, copy["avg_watch_min"] * 4)
+    )
+    days = alert_days(detect_trends(ended, features=FEATURES, baseline="frozen"))
+    assert min(days) == 35 and max(days) == 49
+
+
+def test_the_default_baseline_stays_the_trailing_one():
+    frame = synthetic(shift={("VN", "a"): (35, 0.4)})
+    default = detect_trends(frame, features=FEATURES)
+    trailing = detect_trends(frame, features=FEATURES, baseline="trailing")
+    assert default.baseline == "trailing" and default.reference is None
+    for a, b in ((default.daily, trailing.daily), (default.z, trailing.z)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(default.alerts, trailing.alerts)
+    assert str(default) == str(trailing) and "frozen" not in str(default)
+    assert str(default).splitlines()[0].endswith("at least 20 sessions)")
+
+
+def test_frozen_baseline_is_point_in_time():
+    frame = synthetic(n_days=60, seed=11, shift={("ID", "b"): (35, 2.0)})
+    rng = np.random.default_rng(1)
+    n_new = 400
+    pick = rng.integers(0, len(SEGMENTS), n_new)
+    future = pd.DataFrame(
+        {
+            "ended_at": (
+                DAY0
+                + pd.Timedelta(days=45)
+                + pd.to_timedelta(rng.integers(0, 20 * 86_400, n_new), unit="s")
+            ).astype("datetime64[us, UTC]"),
+            "market": [SEGMENTS[i][0] for i in pick],
+            "category": [SEGMENTS[i][1] for i in pick],
+            "peak_ratio": rng.choice([0.0, 1.0, 1e6], n_new),
+            "avg_watch_min": rng.choice([-1e9, 0.0, 1e9], n_new),
+            "viewers_log": rng.normal(0, 1e3, n_new),
+        }
+    )
+    cut = DAY0 + pd.Timedelta(days=45)
+    for reference in (None, ("2026-01-05", "2026-02-01")):
+        known = detect_trends(
+            frame[frame["ended_at"] < cut],
+            features=FEATURES,
+            baseline="frozen",
+            reference=reference,
+        )
+        later = detect_trends(
+            pd.concat([frame, future], ignore_index=True),
+            features=FEATURES,
+            baseline="frozen",
+            reference=reference,
+        )
+        keep = later.daily["day"] < cut
+        pd.testing.assert_frame_equal(known.daily, later.daily[keep])
+        pd.testing.assert_frame_equal(known.z, later.z[keep.to_numpy()])
+        assert known.reference == later.reference
+        assert known.n_alerts >= 5  # the ID x b shift from day 35 on
+
+
+def test_frozen_baseline_keeps_flagging_the_injected_pattern_until_the_end(pattern_world):
+    world, fs = pattern_world
+    pattern = world.truth.pattern
+    trailing = detect_trends(fs)
+    frozen = detect_trends(
+        fs, baseline="frozen", reference=(fs.frame["ended_at"].min(), pattern.started_at)
+    )
+    lasts = (frozen.last_day - pattern.started_at.floor("D")).days + 1  # 30 days
+
+    def flagged(rep):
+        score = evaluate_trend_detection(rep, pattern, creators=world.tables.creators)
+        a = rep.alerts
+        true = a[(a["market"] == pattern.market) & (a["day"] >= score.onset)]
+        return score, true["day"].nunique(), true["day"].max()
+
+    score, days, last = flagged(frozen)
+    assert score.detected and score.lag_days <= 2
+    assert last == frozen.last_day and days >= 0.8 * lasts  # measured: 28 of 30 days
+    assert score.n_false_alerts <= 2 and score.false_alerts_per_week <= 0.5
+    top = frozen.alerts[frozen.alerts["day"] >= score.onset]["top_features"].str[0]
+    assert top.eq("peak_ratio").mean() >= 0.5
+    # the trailing baseline absorbs it: alerts stop long before the data ends
+    t_score, t_days, t_last = flagged(trailing)
+    assert t_score.detected and t_last <= score.onset + pd.Timedelta(days=21)
+    assert t_days < days
+
+
+def test_frozen_baseline_errors_say_what_to_pass():
+    frame = synthetic(n_days=40)
+    with pytest.raises(
+        MonitorError, match=r"baseline='rolling' is not one of \['trailing', 'frozen'\]"
+    ):
+        detect_trends(frame, features=FEATURES, baseline="rolling")
+    with pytest.raises(MonitorError, match=r"only applies to baseline='frozen'"):
+        detect_trends(frame, features=FEATURES, reference=("2026-01-01", "2026-01-20"))
+    with pytest.raises(MonitorError, match=r"must be a \(start, end\) pair"):
+        detect_trends(
+            frame, features=FEATURES, baseline="frozen", reference="2026-01-01:2026-01-20"
+        )
+    with pytest.raises(MonitorError, match=r"must be a \(start, end\) pair"):
+        detect_trends(frame, features=FEATURES, baseline="frozen", reference=("2026-01-01",))
+    with pytest.raises(MonitorError, match=r"reference start='soon' is not a timestamp"):
+        detect_trends(frame, features=FEATURES, baseline="frozen", reference=("soon", "2026-01-20"))
+    with pytest.raises(MonitorError, match=r"does not end after it starts"):
+        detect_trends(
+            frame, features=FEATURES, baseline="frozen", reference=("2026-01-20", "2026-01-01")
+        )
+    # a reference before the data, or too short for min_baseline_days
+    with pytest.raises(MonitorError, match=r"gives no segment a baseline.*the best segment has 0"):
+        detect_trends(
+            frame, features=FEATURES, baseline="frozen", reference=("2025-01-01", "2025-02-01")
+        )
+    with pytest.raises(
+        MonitorError, match=r"min_baseline_days=14 days .*\(the best segment has 10\)"
+    ):
+        detect_trends(
+            frame, features=FEATURES, baseline="frozen", reference=("2026-01-01", "2026-01-11")
+        )
+
+
+@pytest.fixture(scope="module")
+def pattern_dir(pattern_world, tmp_path_factory):
+    world, _ = pattern_world
+    return govml.write_world(world, tmp_path_factory.mktemp("pattern") / "world")
+
+
+def test_cli_monitor_with_a_frozen_trend_baseline(
+    pattern_dir, pattern_world, small_models, tmp_path, capsys
+):
+    world, _ = pattern_world
+    _, path = small_models["low_quality"]
+    out = tmp_path / "mon"
+    base = ["monitor", "--tables", str(pattern_dir), "--model", str(path)]
+    windows = ["--reference", "2025-08-15:2025-10-01", "--current", "2025-10-15:2025-11-23"]
+    argv = [*base, *windows, "--trend-baseline", "frozen", "--out", str(out)]
+    assert govml.cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "baseline frozen on 2025-08-15 .. 2025-09-30" in printed
+    alerts = pd.read_parquet(out / "trend_alerts.parquet")
+    vn = alerts[alerts["market"] == world.truth.pattern.market]
+    assert vn["day"].max() == pd.Timestamp("2025-11-22", tz="UTC")  # the data's last day
+    assert vn["day"].min() <= world.truth.pattern.started_at + pd.Timedelta(days=2)
+    # a reference window too thin for any segment is a user error: one line, exit 2
+    thin = ["--reference", "2025-08-15:2025-08-20", "--current", "2025-10-15:2025-11-23"]
+    assert govml.cli.main([*base, *thin, "--trend-baseline", "frozen"]) == 2
+    assert "gives no segment a baseline" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        govml.cli.main([*base, *windows, "--trend-baseline", "rolling"])
+    assert "invalid choice: 'rolling'" in capsys.readouterr().err
