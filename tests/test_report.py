@@ -685,8 +685,14 @@ def test_cli_report_writes_the_file(small_world, small_models, tmp_path, capsys,
 
 @pytest.fixture(scope="module")
 def model_14d(small_world):
-    """An adversarial model trained with a 14-day label horizon (the shared one uses 7D)."""
-    cfg = small_config("adversarial").override({"labels.horizon": "14D"})
+    """An adversarial model trained with a 14-day label horizon (the shared one uses 7D).
+
+    Fewer trees and no refit keep it quick; those settings are not label settings, so the
+    report never flags them.
+    """
+    cfg = small_config("adversarial").override(
+        {"labels.horizon": "14D", "model.num_boost_round": 40, "model.refit": False}
+    )
     return govml.train_task(small_world.tables, cfg, track=False).model
 
 
