@@ -496,8 +496,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         label_col, time_col = "label", "ended_at"
     else:
         windows = []
+        trained = model.training_config()  # snapshot creators as the model's training did
+        freq = args.freq or (trained.snapshots.freq if trained is not None else "1D")
+        active = trained.snapshots.active_within if trained is not None else "30D"
         for a, b in (ref, cur):
-            snaps = creator_snapshots(tables, start=a, end=b, freq=args.freq)
+            snaps = creator_snapshots(tables, start=a, end=b, freq=freq, active_within=active)
             windows.append(creator_features(tables, snaps).frame if len(snaps) else snaps)
         label_col, time_col = None, "snapshot_at"
     for (flag, text), rows in zip(
@@ -849,8 +852,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         action="append",
         metavar="YAML",
-        help="experiment YAML of a model's task: labels and evaluation settings (default: "
-        "experiments/<task>.yaml if present, else built-in; repeatable)",
+        help="experiment YAML of a model's task: labels and evaluation settings (default: the "
+        "model's own training config; experiments/<task>.yaml only for models that record "
+        "none; repeatable)",
     )
     p.add_argument(
         "--policy",
@@ -907,9 +911,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", required=True, metavar="D1", help="first day (UTC)")
     p.add_argument("--to", dest="end", required=True, metavar="D2", help="last day (UTC)")
     p.add_argument("--out", metavar="DIR", help="folder for the result tables")
-    p.add_argument("--horizon", default="30D", help="creator label horizon (default 30D)")
     p.add_argument(
-        "--resolution-delay", default="21D", help="wait for appeals after it (default 21D)"
+        "--horizon", help="creator label horizon (default: the model's training horizon, else 30D)"
+    )
+    p.add_argument(
+        "--resolution-delay",
+        help="wait for appeals after it (default: the model's training setting, else 21D)",
     )
     p.add_argument(
         "--warmup", default="14D", help="days replayed before D1 to settle tiers (default 14D)"
@@ -1009,7 +1016,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--current", required=True, metavar="D3:D4", help="current window (UTC)")
     p.add_argument("--out", metavar="DIR", help="folder for the result tables (parquet)")
     p.add_argument(
-        "--freq", default="1D", help="adversarial model: creator snapshot frequency (default 1D)"
+        "--freq",
+        help="adversarial model: creator snapshot frequency (default: the model's training "
+        "grid, else 1D)",
     )
     p.add_argument("--max-alerts", type=int, default=20, help="trend alerts printed (default 20)")
     p.add_argument(

@@ -1565,7 +1565,7 @@ class BacktestResult:
     ...     {"name": "review", "when": [{"min_risk": "review"}]}, {"name": "healthy"}],
     ...     "review_queue": {"capacity": 2, "tiers": ["review"]}})
     >>> result = backtest(world.tables, model, policy, start="2025-10-06", end="2025-10-12",
-    ...                   horizon="7D", resolution_delay="7D", truth=world.truth)
+    ...                   truth=world.truth)  # labels: the model's own 7D horizon
     >>> result.policies, len(result.decisions) == int(result.weekly["creator_days"].sum())
     (('strict@1',), True)
     >>> result.weekly[["market", "creators", "penalised", "true_positives",
@@ -1582,7 +1582,8 @@ class BacktestResult:
     >>> print(result.notes[1])  # doctest: +NORMALIZE_WHITESPACE
     creator labels: confirmed major/critical adversarial violation detected within 7D
     after the day; 939 of 939 creator-days mature at the export time 2025-10-28 22:58
-    (day + 7D + 7D resolution delay)
+    (day + 7D + 7D resolution delay; settings not given come from the model's training
+    config)
     """
 
     policies: tuple[str, ...]
@@ -1836,9 +1837,9 @@ def backtest(
     start: pd.Timestamp | str,
     end: pd.Timestamp | str,
     truth: GroundTruth | None = None,
-    horizon: str | pd.Timedelta = "30D",
-    resolution_delay: str | pd.Timedelta = "21D",
-    active_within: str = "30D",
+    horizon: str | pd.Timedelta | None = None,
+    resolution_delay: str | pd.Timedelta | None = None,
+    active_within: str | None = None,
     warmup: str | pd.Timedelta = "14D",
     reasons: int = 3,
     unseen: str = "warn",
@@ -1868,10 +1869,13 @@ def backtest(
         First and last day replayed (UTC dates; both included).
     truth : GroundTruth, optional
         A simulated world's ground truth: adds the false-penalty rate by truth.
-    horizon, resolution_delay : str or Timedelta
-        Of the creator labels used to measure precision and recall.
-    active_within : str
+    horizon, resolution_delay : str or Timedelta, optional
+        Of the creator labels used to measure precision and recall. Default: the
+        model's own (``labels.*`` of :meth:`GovmlModel.training_config`), else 30D and
+        21D for models that record no training configuration.
+    active_within : str, optional
         A creator is evaluated on a day if a session of it ended this recently.
+        Default: the model's ``snapshots.active_within``, else 30D.
     warmup : str or Timedelta, default "14D"
         Days replayed before ``start`` and then dropped, so tiers, hysteresis, action
         repeats and the queue's recheck rule start from a settled state instead of
@@ -1941,6 +1945,14 @@ def backtest(
     if first > last:
         raise ConfigError(f"start={first.date()} is after end={last.date()}; start must come first")
     fitted = _as_model(model)
+    trained = fitted.training_config()  # the model's own label settings are the default
+    origin = "the model's training config" if trained is not None else "govml's defaults"
+    if horizon is None:
+        horizon = trained.labels.horizon if trained is not None else "30D"
+    if resolution_delay is None:
+        resolution_delay = trained.labels.resolution_delay if trained is not None else "21D"
+    if active_within is None:
+        active_within = trained.snapshots.active_within if trained is not None else "30D"
     thresholds = dict(fitted.metadata.thresholds)
     for p in pols:  # a rule naming a threshold the model lacks fails before any work
         for tier in p.tiers:
@@ -2010,7 +2022,8 @@ def backtest(
         f"{fitted!r}",
         f"creator labels: confirmed major/critical adversarial violation detected within "
         f"{h.days}D after the day; {n_mature:,} of {n_kept:,} creator-days mature at the export "
-        f"time {cutoff:%Y-%m-%d %H:%M} (day + {h.days}D + {delay.days}D resolution delay)",
+        f"time {cutoff:%Y-%m-%d %H:%M} (day + {h.days}D + {delay.days}D resolution delay; "
+        f"settings not given come from {origin})",
         "sample: every evaluated creator-day (confirmed violations can reach any creator, "
         "unlike moderator reviews, so no random-audit restriction is needed); session "
         "reviews are not used",

@@ -673,6 +673,31 @@ def test_cli_monitor_with_the_adversarial_model(world_dir, small_models, capsys)
     assert "drift:" in printed and "calibration" not in printed
 
 
+def test_cli_monitor_snapshots_creators_on_the_models_training_grid(
+    world_dir, small_models, tmp_path, capsys
+):
+    """Without --freq, the adversarial windows use the grid the model was trained on."""
+    import dataclasses
+
+    from govml.model import GovmlModel
+
+    model, _ = small_models["adversarial"]
+    weekly = model.training_config().override({"snapshots.freq": "7D"}).to_dict()
+    meta = dataclasses.replace(model.metadata, training_config=weekly)
+    path = GovmlModel(model.booster, meta).save(tmp_path / "weekly")
+    base = ["monitor", "--tables", str(world_dir), "--model", str(path)]
+    base += ["--reference", "2025-09-01:2025-09-15", "--current", "2025-11-20:2025-12-04"]
+
+    def rows(extra):
+        assert govml.cli.main(base + extra) == 0
+        printed = "".join(capsys.readouterr())
+        return re.search(
+            r"drift of adversarial features and score \(([\d,]+) vs ([\d,]+)", printed
+        )[0]
+
+    assert rows([]) == rows(["--freq", "7D"]) != rows(["--freq", "1D"])
+
+
 @pytest.mark.parametrize(
     ("window", "message"),
     [

@@ -761,6 +761,31 @@ def test_backtest_errors(small_world, small_models, changes, error, match):
         backtest(small_world.tables, model, policies, **kwargs)
 
 
+def test_backtest_labels_default_to_the_models_training_config(small_world, small_models):
+    """small_models' adversarial model trained on 7D labels: the backtest measures with 7D."""
+    import dataclasses
+
+    from govml.model import GovmlModel
+
+    start, _ = _window(small_world)
+    model = small_models["adversarial"][0]
+    assert model.training_config().labels.horizon == "7D"
+    kwargs = {"start": start, "end": start, "warmup": "0D", "reasons": 0}
+    own = backtest(small_world.tables, model, BASELINE, **kwargs)
+    assert "within 7D after the day" in own.notes[1]
+    assert "7D resolution delay; settings not given come from the model's training" in own.notes[1]
+    explicit = backtest(small_world.tables, model, BASELINE, horizon="7D", **kwargs)
+    pd.testing.assert_frame_equal(own.weekly, explicit.weekly)
+    # a model that records no training config (saved before govml stored it): 30D / 21D
+    older = GovmlModel(model.booster, dataclasses.replace(model.metadata, training_config=None))
+    legacy = backtest(small_world.tables, older, BASELINE, **kwargs)
+    assert "within 30D after the day" in legacy.notes[1]
+    assert (
+        "30D + 21D resolution delay; settings not given come from govml's defaults"
+        in (legacy.notes[1])
+    )
+
+
 def test_backtest_needs_the_creator_model(small_world, small_models):
     start, _ = _window(small_world)
     with pytest.raises(ConfigError, match=r"needs an adversarial-seller model.*'low_quality'"):
@@ -797,14 +822,14 @@ def test_cli_backtest(small_world, small_models, tmp_path, capsys):
         "--policy", STRICT,
         "--from", f"{start:%Y-%m-%d}",
         "--to", f"{end:%Y-%m-%d}",
-        "--horizon", "7D",
-        "--resolution-delay", "7D",
         "--warmup", "2D",
         "--out", str(tmp_path / "bt"),
     ]  # fmt: skip
     assert main(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "baseline@1" in out and "strict@1" in out and "false_penalty_rate_truth" in out
+    # no --horizon: the labels of the model's training (7D), not a 30D default
+    assert "detected within 7D after the day" in out + err
     weekly = pd.read_parquet(tmp_path / "bt" / "weekly.parquet")
     assert weekly.columns.tolist() == list(WEEKLY_COLUMNS)
     assert (tmp_path / "bt" / "compare.csv").is_file()
