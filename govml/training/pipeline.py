@@ -1051,8 +1051,10 @@ def train_task(
     >>> list(result.comparison.index)
     ['model', 'rules', 'logistic', 'oracle']
 
-    ``train_task(tables, "low_quality")`` trains with the built-in defaults (2,000 rounds,
-    200 bootstrap resamples) and, with ``track=True``, logs the run to MLflow.
+    ``train_task(tables, "adversarial")`` trains with the task's built-in defaults, the
+    measured settings of ``experiments/adversarial.yaml`` (:func:`default_config`: e.g.
+    7 leaves of >= 1,000 rows, learning rate 0.02, up to 2,000 rounds, 200 bootstrap
+    resamples) and, with ``track=True``, logs the run to MLflow.
     """
     from govml.training.config import ExperimentConfig, default_config
 
