@@ -90,6 +90,9 @@ finished job does nothing and says so; a re-run with other arguments (model, as-
 window, reason settings, or an input that changed) into the same folder is an error
 unless ``overwrite=True``.
 
+The Spark engine (:func:`govml.spark.score_batch`) writes the same folder: both go
+through :mod:`govml._jobfiles`, the one module that implements this protocol.
+
 Examples
 --------
 >>> from govml.scoring import OUTPUT_SCHEMA, QUARANTINE_REASONS
@@ -104,20 +107,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import signal
-import socket
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from govml import _jobfiles as jf
 from govml._exceptions import ColumnMismatchError, ConfigError, LabelError, ScoringError
+from govml._jobfiles import ScoreSummary
 
 if TYPE_CHECKING:
     from govml.features.featureset import FeatureSet
@@ -218,18 +220,40 @@ HISTORY_COLUMN = "tenure_days"
 _MARKET = "market"
 _CREATOR = "creator_id"
 _BLOCK_ROWS = 131_072  # rows prepared and predicted at a time inside score_frame
-_PARTITIONS = ("market", "date")
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _sample(values: Sequence[Any], k: int = 3) -> str:
-    values = list(values)
-    shown = ", ".join(repr(v) for v in values[:k])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > k else "")
+def parse_timestamp(value: Any, name: str) -> pd.Timestamp:
+    """A scoring argument as a UTC timestamp in microseconds (internal API, shared
+    with :mod:`govml.spark`): dates and times without a timezone are UTC.
 
+    Parameters
+    ----------
+    value : timestamp, str or datetime
+        What the caller passed.
+    name : str
+        The argument's name, for the message (``as_of``, ``since``, ``scored_at``).
 
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
+    Returns
+    -------
+    Timestamp
+
+    Raises
+    ------
+    ScoringError
+        ``value`` is None, a bool, NaT or not a timestamp.
+
+    Examples
+    --------
+    >>> from govml.scoring import parse_timestamp
+    >>> parse_timestamp("2025-09-03", "as_of")
+    Timestamp('2025-09-03 00:00:00+0000', tz='UTC')
+    >>> parse_timestamp("soon", "as_of")
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ScoringError: as_of='soon' is not a timestamp; write e.g. 2026-01-31 or 2026-01-31T00:00Z (dates without a timezone are UTC)
+    """
     if isinstance(value, bool) or value is None:
         raise ScoringError(f"{name}={value!r} is not a timestamp; write e.g. 2026-01-31T00:00Z")
     try:
@@ -530,7 +554,25 @@ def _tiers(model: GovmlModel, probability: np.ndarray) -> pd.Series:
     return _decoded(codes, [NO_TIER, *(name for name, _ in ranked)])
 
 
-def _check_options(top_k: Any, max_unseen_features: Any, reasons_above: Any) -> None:
+def check_options(top_k: Any, max_unseen_features: Any, reasons_above: Any) -> None:
+    """Check the reason and quarantine options of :func:`score_frame` and the scoring
+    jobs (internal API, shared with :mod:`govml.spark`).
+
+    Raises
+    ------
+    ConfigError
+        ``top_k`` or ``max_unseen_features`` is not a whole number >= 0, or
+        ``reasons_above`` is neither None nor a probability.
+
+    Examples
+    --------
+    >>> from govml.scoring import check_options
+    >>> check_options(3, 0, None)
+    >>> check_options(-1, 0, None)
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: top_k=-1; expected a whole number of reasons per row, at least 0 (0 = no reasons)
+    """
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 0:
         raise ConfigError(
             f"top_k={top_k!r}; expected a whole number of reasons per row, at least 0 "
@@ -652,8 +694,8 @@ def score_frame(
 
     task = model.metadata.task
     meta = model.metadata
-    when = _scored_at(scored_at)
-    _check_options(top_k, max_unseen_features, reasons_above)
+    when = parse_scored_at(scored_at)
+    check_options(top_k, max_unseen_features, reasons_above)
     if isinstance(features, FeatureSet):
         if features.task != task:
             raise ScoringError(
@@ -832,9 +874,22 @@ def score_frame(
     return ScoredChunk(scored=scored, quarantined=quarantined, n_input=n)
 
 
-def _scored_at(value: Any) -> pd.Timestamp:
+def parse_scored_at(value: Any) -> pd.Timestamp:
+    """The ``scored_at`` argument as a timestamp (:func:`parse_timestamp`); a bad value
+    is a :class:`ConfigError` (internal API, shared with :mod:`govml.spark`).
+
+    Examples
+    --------
+    >>> from govml.scoring import parse_scored_at
+    >>> parse_scored_at("2025-09-03T06:00")
+    Timestamp('2025-09-03 06:00:00+0000', tz='UTC')
+    >>> parse_scored_at(None)
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.ConfigError: scored_at=None is not a timestamp; write e.g. 2026-01-31T00:00Z
+    """
     try:
-        return _timestamp(value, "scored_at")
+        return parse_timestamp(value, "scored_at")
     except ScoringError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -908,29 +963,6 @@ def _quarantine_frame(
 
 #: Rows built and scored at a time by :func:`score_batch` (about; one creator is never split).
 CHUNK_ROWS = 250_000
-_FORMAT = 1
-_JOB = "_job.json"
-_LOCK = "_lock"
-_SUCCESS = "_SUCCESS"
-_CHUNKS = "_chunks"
-_QUARANTINE = "_quarantine"
-_CRASH_ENV = "GOVML_SCORING_CRASH"  # test hook, see _crash_point
-_crash_counts: dict[str, int] = {}
-
-
-def _crash_point(event: str) -> None:
-    """Test hook: ``GOVML_SCORING_CRASH=<event>:<n>`` SIGKILLs this process at the n-th
-    ``event`` (``job_written``, ``tmp_written``, ``renamed``, ``chunk_committed``,
-    ``before_success``), so tests can kill a job between any two steps of the protocol."""
-    wanted = os.environ.get(_CRASH_ENV)
-    if not wanted:
-        return
-    name, _, nth = wanted.partition(":")
-    if name != event:
-        return
-    _crash_counts[event] = _crash_counts.get(event, 0) + 1
-    if _crash_counts[event] == int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -1077,306 +1109,6 @@ def resolve_model(
     )
 
 
-@dataclass(frozen=True)
-class ScoreSummary:
-    """What a :func:`score_batch` job did (also what ``OUT/_SUCCESS`` records).
-
-    Attributes
-    ----------
-    out : Path
-        The output folder.
-    status : {"completed", "resumed", "already_complete"}
-        A fresh job ran to the end; an interrupted one was finished; or the folder
-        already held this finished job and nothing was done.
-    task, model_name, model_version : str
-    model_uri : str or None
-        Pinned model location (``models:/<name>/<version>`` for registry models).
-    as_of, scored_at : Timestamp
-    window_start : Timestamp or None
-        Start of the low-quality window (None for adversarial snapshots).
-    n_input, n_scored, n_quarantined : int
-        ``n_scored + n_quarantined == n_input`` always.
-    quarantine_reasons : mapping of str to int
-        Quarantined rows per reason code.
-    tiers : mapping of str to int
-        Scored rows per tier.
-    n_chunks : int
-        Chunks in the output.
-    n_chunks_reused : int
-        Chunks found complete from an interrupted run (not rebuilt).
-    n_scored_unseen : int
-        Scored rows with category levels never seen in training (within
-        ``max_unseen_features``; flagged ``unseen_category`` in the output).
-    input_fingerprint : str
-        SHA-256 over the table rows known before ``as_of``.
-
-    Examples
-    --------
-    :func:`score_batch` and :func:`read_manifest` return one:
-
-    >>> import tempfile, govml
-    >>> from govml.features import build_features
-    >>> from govml.model import GovmlModel
-    >>> from govml.scoring import score_batch
-    >>> from govml.training.lgbm import fit_lightgbm
-    >>> world = govml.simulate(n_creators=60, n_days=20, seed=1)  # sessions 2025-08-15..09-03
-    >>> sessions = build_features(world.tables, "low_quality").frame.merge(
-    ...     world.truth.sessions[["session_id", "is_low_quality"]], on="session_id")
-    >>> fit = fit_lightgbm(sessions[:300], sessions[300:], features=["report_rate", "market"],
-    ...                    label="is_low_quality", categorical=["market"], num_boost_round=20,
-    ...                    num_threads=1, params={"num_leaves": 7, "min_data_in_leaf": 10})
-    >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo",
-    ...                             thresholds={"review": 0.3})
-    >>> work = tempfile.TemporaryDirectory()  # work.cleanup() removes the output
-    >>> out = f"{work.name}/scores"
-    >>> summary = score_batch(model, world.tables, as_of="2025-09-03", out=out,
-    ...                       scored_at="2025-09-03T06:00", num_threads=1)
-    >>> summary.status, summary.task, summary.model_name, str(summary.window_start)
-    ('completed', 'low_quality', 'demo', '2025-09-02 00:00:00+00:00')
-    >>> summary.n_scored + summary.n_quarantined == summary.n_input > 0
-    True
-    >>> print(summary)  # doctest: +ELLIPSIS
-    low_quality: scored ... rows (sessions ended in [2025-09-02 ...)) with demo version 1
-      scored ..., quarantined ... (input ...) in 1 chunk(s)
-      tiers: ...
-      quarantine reasons: ...
-      output: ...scores  (quarantine: ...scores/_quarantine, manifest: ...scores/_SUCCESS)
-    >>> work.cleanup()
-    """
-
-    out: Path
-    status: Literal["completed", "resumed", "already_complete"]
-    task: str
-    model_name: str
-    model_version: str
-    model_uri: str | None
-    as_of: pd.Timestamp
-    window_start: pd.Timestamp | None
-    scored_at: pd.Timestamp
-    n_input: int
-    n_scored: int
-    n_quarantined: int
-    quarantine_reasons: Mapping[str, int] = field(default_factory=dict)
-    tiers: Mapping[str, int] = field(default_factory=dict)
-    n_chunks: int = 0
-    n_chunks_reused: int = 0
-    input_fingerprint: str = ""
-    n_scored_unseen: int = 0
-
-    def __str__(self) -> str:
-        window = (
-            f"sessions ended in [{self.window_start}, {self.as_of})"
-            if self.window_start is not None
-            else f"creator snapshots at {self.as_of}"
-        )
-        model = f"{self.model_name} version {self.model_version}"
-        head = {
-            "completed": f"scored {self.n_input:,} rows ({window}) with {model}",
-            "resumed": f"resumed an interrupted job: {self.n_input:,} rows ({window}) with {model}",
-            "already_complete": f"nothing to do: {self.out} already holds this finished job "
-            f"({self.n_input:,} rows, {window}, {model})",
-        }[self.status]
-        tiers = ", ".join(f"{k}={v:,}" for k, v in self.tiers.items()) or "-"
-        reasons = ", ".join(f"{k}={v:,}" for k, v in self.quarantine_reasons.items()) or "-"
-        return "\n".join(
-            [
-                f"{self.task}: {head}",
-                f"  scored {self.n_scored:,}, quarantined {self.n_quarantined:,} "
-                f"(input {self.n_input:,}) in {self.n_chunks} chunk(s)"
-                + (f", {self.n_chunks_reused} reused" if self.n_chunks_reused else ""),
-                f"  tiers: {tiers}"
-                + (
-                    f" ({self.n_scored_unseen:,} scored with unseen category levels)"
-                    if self.n_scored_unseen
-                    else ""
-                ),
-                f"  quarantine reasons: {reasons}",
-                f"  output: {self.out}  (quarantine: {self.out / _QUARANTINE}, "
-                f"manifest: {self.out / _SUCCESS})",
-            ]
-        )
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _fsync_write(path: Path, write: Any) -> None:
-    """Write through a hidden temporary file, flush it to disk, rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _crash_point("tmp_written")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _crash_point("renamed")
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
-    _fsync_write(path, lambda handle: handle.write(text))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScoringError(
-            f"{path} is unreadable ({exc}); the scoring output is damaged: re-run with "
-            "overwrite=True (--overwrite) to score into it from scratch"
-        ) from None
-    if not isinstance(data, dict):
-        raise ScoringError(f"{path} does not hold a JSON object; re-run with --overwrite")
-    return data
-
-
-def _write_parquet(path: Path, table: pa.Table) -> None:
-    import pyarrow.parquet as pq
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _fsync_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
-
-
-def _partition_dir(market: str, date: str) -> str:
-    from urllib.parse import quote
-
-    return f"market={quote(market, safe='')}/date={quote(date, safe='')}"
-
-
-def _chunk_name(chunk: int) -> str:
-    return f"c{chunk:05d}"
-
-
-def _write_chunk(out: Path, chunk: int, result: ScoredChunk) -> dict[str, Any]:
-    """Write one chunk's files, then its record (the commit). Returns the record."""
-    name = _chunk_name(chunk)
-    scored_t, quarantined_t = result.to_arrow()
-    files: list[str] = []
-    if result.n_scored:
-        keys = result.scored["market"].astype(str) + "\x00" + result.scored["date"].astype(str)
-        codes, uniques = pd.factorize(keys, sort=True)
-        body = scored_t.drop_columns(list(_PARTITIONS))
-        for g, key in enumerate(uniques):
-            market, date = key.split("\x00")
-            rel = f"{_partition_dir(market, date)}/part-{name}.parquet"
-            _write_parquet(out / rel, body.take(np.flatnonzero(codes == g)))
-            files.append(rel)
-    if result.n_quarantined:
-        rel = f"{_QUARANTINE}/part-{name}.parquet"
-        _write_parquet(out / rel, quarantined_t)
-        files.append(rel)
-    record = {
-        "chunk": chunk,
-        "files": files,
-        "rows": {
-            "input": result.n_input,
-            "scored": result.n_scored,
-            "quarantined": result.n_quarantined,
-        },
-        "tiers": {str(k): int(v) for k, v in result.scored["tier"].value_counts().items()},
-        "scored_with_unseen_category": int(result.scored["unseen_category"].sum()),
-        "quarantine_reasons": {
-            str(k): int(v) for k, v in result.quarantined["reason_code"].value_counts().items()
-        },
-    }
-    (out / _CHUNKS).mkdir(exist_ok=True)
-    _write_json(out / _CHUNKS / f"{name}.json", record)
-    _crash_point("chunk_committed")
-    return record
-
-
-def _records(out: Path) -> dict[int, dict[str, Any]]:
-    folder = out / _CHUNKS
-    if not folder.is_dir():
-        return {}
-    records = {}
-    for path in sorted(folder.glob("c*.json")):
-        record = _read_json(path)
-        records[int(record["chunk"])] = record
-    return records
-
-
-def _clean_partial(out: Path, records: Mapping[int, Any]) -> int:
-    """Delete temporary files and the files of chunks that never committed."""
-    committed = {f for r in records.values() for f in r["files"]}
-    removed = 0
-    for path in sorted(out.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(out).as_posix()
-        is_tmp = path.name.startswith(".") and path.name.endswith(".tmp")
-        is_orphan = path.name.startswith("part-c") and rel not in committed
-        if is_tmp or is_orphan:
-            path.unlink()
-            removed += 1
-    for path in sorted(out.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return removed
-
-
-def _entity_ids(out: Path, files: Sequence[str]) -> pd.Series:
-    import pyarrow.parquet as pq
-
-    parts = []
-    for rel in files:
-        path = out / rel
-        if not path.is_file():
-            raise ScoringError(
-                f"{path} is listed as written but is missing; the scoring output was "
-                "changed by hand: re-run with overwrite=True (--overwrite)"
-            )
-        parts.append(pq.read_table(path, columns=["entity_id"]).column(0).to_pandas())
-    if not parts:
-        return pd.Series([], dtype="str")
-    return pd.concat(parts, ignore_index=True).astype("str")
-
-
-# --------------------------------------------------------------------------- the lock
-
-
-def _lock(out: Path, *, retry: bool = True) -> Path:
-    """Take ``OUT/_lock`` (pid and host of this job); a dead job's lock is taken over."""
-    path = out / _LOCK
-    host_name = socket.gethostname()
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
-        host, _, pid = holder.partition(" ")
-        if host and host != host_name:
-            raise ScoringError(
-                f"{out} is locked by a scoring job on host {host!r} ({path}); wait for it or, "
-                "if it is dead, delete the lock file"
-            ) from None
-        if not retry or (pid.isdigit() and _alive(int(pid))):
-            raise ScoringError(
-                f"another scoring job (pid {pid or '?'}) is writing to {out}; wait for it to "
-                f"finish, or delete {path} if that process is not a govml job"
-            ) from None
-        path.unlink(missing_ok=True)  # a killed job's lock
-        return _lock(out, retry=False)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(f"{host_name} {os.getpid()}\n")
-    return path
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # --------------------------------------------------------------------------- inputs
 
 
@@ -1489,111 +1221,6 @@ def _feature_chunks(
         yield from iter_creator_features(
             tables, job.snapshots.iloc[np.flatnonzero(remaining)], chunk_rows=chunk_rows
         )
-
-
-# --------------------------------------------------------------------------- job state
-
-
-def _iso(ts: pd.Timestamp | None) -> str | None:
-    return None if ts is None else ts.isoformat()
-
-
-def _identity(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields that make two runs the same job (not the model URI nor scored_at)."""
-    return {k: v for k, v in spec.items() if k not in ("model_uri", "scored_at", "started_at")}
-
-
-def _differences(stored: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
-    a, b = _identity(stored), _identity(spec)
-    out = []
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            if key == "model":
-                sa, sb = a.get(key) or {}, b.get(key) or {}
-                out.append(
-                    f"model: {sa.get('name')} version {sa.get('version')} "
-                    f"(sha256 {str(sa.get('sha256'))[:12]}) vs now {sb.get('name')} version "
-                    f"{sb.get('version')} (sha256 {str(sb.get('sha256'))[:12]})"
-                )
-            elif key == "input_fingerprint":
-                out.append("input: the tables' rows known before as_of changed")
-            else:
-                out.append(f"{key}: {a.get(key)!r} vs now {b.get(key)!r}")
-    return out
-
-
-def _summary(
-    out: Path,
-    spec: Mapping[str, Any],
-    records: Mapping[int, Mapping[str, Any]],
-    *,
-    status: str,
-    reused: int,
-) -> ScoreSummary:
-    tiers: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    n_in = n_scored = n_quarantined = n_unseen = 0
-    for record in records.values():
-        n_unseen += record.get("scored_with_unseen_category", 0)
-        n_in += record["rows"]["input"]
-        n_scored += record["rows"]["scored"]
-        n_quarantined += record["rows"]["quarantined"]
-        for k, v in record["tiers"].items():
-            tiers[k] = tiers.get(k, 0) + v
-        for k, v in record["quarantine_reasons"].items():
-            reasons[k] = reasons.get(k, 0) + v
-    model = spec["model"]
-    start = spec.get("window_start")
-    return ScoreSummary(
-        out=out,
-        status=status,  # type: ignore[arg-type]
-        task=spec["task"],
-        model_name=model["name"],
-        model_version=model["version"],
-        model_uri=spec.get("model_uri"),
-        as_of=pd.Timestamp(spec["as_of"]),
-        window_start=None if start is None else pd.Timestamp(start),
-        scored_at=pd.Timestamp(spec["scored_at"]),
-        n_input=n_in,
-        n_scored=n_scored,
-        n_quarantined=n_quarantined,
-        quarantine_reasons=MappingProxyType(dict(sorted(reasons.items()))),
-        tiers=MappingProxyType(dict(sorted(tiers.items(), key=lambda kv: -kv[1]))),
-        n_chunks=len(records),
-        n_chunks_reused=reused,
-        input_fingerprint=spec["input_fingerprint"],
-        n_scored_unseen=n_unseen,
-    )
-
-
-def _check_out(out: Path, spec: Mapping[str, Any], explicit_scored_at: bool, overwrite: bool):
-    """What the output folder holds: None (start fresh) or the stored job spec (resume or
-    done). Raises for a folder that holds something else or another job."""
-    if not out.exists():
-        return None
-    if not out.is_dir():
-        raise ScoringError(f"--out {out} exists and is not a folder; pass a folder path")
-    if not any(out.iterdir()):
-        return None
-    job = out / _JOB
-    if not job.is_file():
-        raise ScoringError(
-            f"--out {out} is not empty and holds no govml scoring job ({_JOB} is missing); "
-            "pick a new or empty folder (govml never deletes folders it did not write)"
-        )
-    stored = _read_json(job)
-    diffs = _differences(stored, spec)
-    if explicit_scored_at and stored.get("scored_at") != spec["scored_at"]:
-        diffs.append(f"scored_at: {stored.get('scored_at')!r} vs now {spec['scored_at']!r}")
-    if not diffs:
-        return stored
-    if overwrite:
-        shutil.rmtree(out)
-        return None
-    raise ScoringError(
-        f"{out} holds a scoring job with different arguments ({'; '.join(diffs)}); pass "
-        "--overwrite (overwrite=True) to replace it, or pick another --out"
-    )
 
 
 def score_batch(
@@ -1715,7 +1342,7 @@ def score_batch(
     >>> work.cleanup()
     """
     say = progress if progress is not None else (lambda message: None)
-    _check_options(top_k, max_unseen_features, reasons_above)
+    check_options(top_k, max_unseen_features, reasons_above)
     if (
         isinstance(chunk_rows, bool)
         or not isinstance(chunk_rows, int | np.integer)
@@ -1725,10 +1352,12 @@ def score_batch(
             f"chunk_rows={chunk_rows!r}; expected a positive whole number of rows per chunk "
             f"(default {CHUNK_ROWS:,})"
         )
-    when = _timestamp(as_of, "as_of")
-    start = _timestamp(since, "since") if since is not None else None
+    when = parse_timestamp(as_of, "as_of")
+    start = parse_timestamp(since, "since") if since is not None else None
     explicit_scored_at = scored_at is not None
-    stamp = _scored_at(scored_at) if explicit_scored_at else pd.Timestamp.now(tz="UTC").floor("us")
+    stamp = (
+        parse_scored_at(scored_at) if explicit_scored_at else pd.Timestamp.now(tz="UTC").floor("us")
+    )
     resolved = resolve_model(model, tracking=tracking)
     model_task = resolved.model.metadata.task
     if task is not None and task != model_task:
@@ -1741,51 +1370,34 @@ def score_batch(
     job = _job_input(tables, task, when, start, active_within)
     say(f"{task}: {len(job.ids):,} rows to score as of {when}")
     out_dir = Path(out)
-    spec = {
-        "format": _FORMAT,
-        "task": task,
-        "model": {"name": resolved.name, "version": resolved.version, "sha256": resolved.sha256},
-        "model_uri": resolved.uri,
-        "as_of": _iso(when),
-        "window_start": _iso(job.window_start),
-        "active_within": active_within if task == "adversarial" else None,
-        "top_k": int(top_k),
-        "reasons_above": None if reasons_above is None else float(reasons_above),
-        "max_unseen_features": int(max_unseen_features),
-        "input_rows": len(job.ids),
-        "input_fingerprint": _input_fingerprint(tables, when),
-        "scored_at": _iso(stamp),
-    }
-    stored = _check_out(out_dir, spec, explicit_scored_at, overwrite)
-    if stored is not None and (out_dir / _SUCCESS).is_file():
-        summary = _summary(out_dir, stored, _records(out_dir), status="already_complete", reused=0)
+    spec = jf.job_spec(
+        task=task,
+        model=resolved,
+        as_of=when,
+        window_start=job.window_start,
+        active_within=active_within,
+        top_k=top_k,
+        reasons_above=reasons_above,
+        max_unseen_features=max_unseen_features,
+        input_rows=len(job.ids),
+        input_fingerprint=_input_fingerprint(tables, when),
+        scored_at=stamp,
+    )
+    stored = jf.check_out(out_dir, spec, explicit_scored_at=explicit_scored_at, overwrite=overwrite)
+    if jf.is_finished(out_dir, stored):
+        summary = jf.summarize(
+            out_dir, stored, jf.read_records(out_dir), status="already_complete", reused=0
+        )
         say(f"{out_dir} already holds this finished job; nothing to do")
         return summary
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out_dir)
-    try:
-        if stored is None:
-            spec["started_at"] = _iso(pd.Timestamp.now(tz="UTC").floor("us"))
-            _write_json(out_dir / _JOB, spec)
-            _crash_point("job_written")
-        else:
-            spec = {
-                **spec,
-                "scored_at": stored["scored_at"],
-                "started_at": stored.get("started_at"),
-            }
-        records = _records(out_dir)
-        removed = _clean_partial(out_dir, records)
-        if stored is not None:
-            say(
-                f"resuming: {len(records)} chunk(s) already written, {removed} partial file(s) "
-                "of an interrupted chunk removed"
-            )
-        done = _entity_ids(out_dir, [f for r in records.values() for f in r["files"]])
+    with jf.open_job(out_dir, spec, stored, progress=say) as opened:
+        if not opened.resumed:
+            jf.crash_point("job_written")
+        records = opened.records
+        done = jf.written_ids(out_dir, jf.chunk_files(records))
         remaining = ~job.ids.isin(done)
-        reused = len(records)
         next_chunk = max(records, default=-1) + 1
-        stamp = pd.Timestamp(spec["scored_at"])
+        stamp = pd.Timestamp(opened.spec["scored_at"])
         if remaining.any():
             for fs in _feature_chunks(tables, task, job, remaining, int(chunk_rows)):
                 result = score_frame(
@@ -1798,91 +1410,20 @@ def score_batch(
                     model_version=resolved.version,
                     num_threads=num_threads,
                 )
-                records[next_chunk] = _write_chunk(out_dir, next_chunk, result)
+                records[next_chunk] = jf.write_chunk(out_dir, next_chunk, result)
                 say(
                     f"chunk {next_chunk}: {result.n_input:,} rows, {result.n_scored:,} scored, "
                     f"{result.n_quarantined:,} quarantined"
                 )
                 next_chunk += 1
-        _verify(out_dir, job, records)
-        summary = _summary(
-            out_dir,
-            spec,
-            records,
-            status="resumed" if stored is not None else "completed",
-            reused=reused,
-        )
-        _crash_point("before_success")
-        _write_success(out_dir, spec, summary, records)
-    finally:
-        lock.unlink(missing_ok=True)
+        jf.check_accounting(out_dir, job.ids, records)
+        summary = opened.summary()
+        jf.crash_point("before_success")
+        jf.write_success(out_dir, opened.spec, summary, records, output_columns=OUTPUT_SCHEMA.names)
     return summary
 
 
-def _write_success(
-    out_dir: Path,
-    spec: Mapping[str, Any],
-    summary: ScoreSummary,
-    records: Mapping[int, Mapping[str, Any]],
-) -> None:
-    """Write the ``_SUCCESS`` manifest last: the job, its row counts and its chunks.
-
-    Shared by the single-machine and the Spark job, so both write the same manifest.
-    """
-    manifest = {
-        **spec,
-        "rows": {
-            "input": summary.n_input,
-            "scored": summary.n_scored,
-            "quarantined": summary.n_quarantined,
-        },
-        "tiers": dict(summary.tiers),
-        "scored_with_unseen_category": summary.n_scored_unseen,
-        "quarantine_reasons": dict(summary.quarantine_reasons),
-        "chunks": [records[k] for k in sorted(records)],
-        "finished_at": _iso(pd.Timestamp.now(tz="UTC").floor("us")),
-        "output_schema": OUTPUT_SCHEMA.names,
-        "partitioning": list(_PARTITIONS),
-    }
-    _write_json(out_dir / _SUCCESS, manifest)
-
-
-def _verify(out: Path, job: _Input, records: Mapping[int, Mapping[str, Any]]) -> None:
-    """Every input row is in the output exactly once (scored or quarantined)."""
-    ids = _entity_ids(out, [f for r in records.values() for f in r["files"]])
-    n_rows = sum(r["rows"]["input"] for r in records.values())
-    duplicated = ids[ids.duplicated()].unique().tolist()
-    missing = job.ids[~job.ids.isin(ids)].tolist()
-    extra = ids[~ids.isin(job.ids)].unique().tolist()
-    found = []
-    if n_rows != len(job.ids):
-        found.append(f"the chunk records say {n_rows:,}")
-    if duplicated:
-        found.append(f"{len(duplicated):,} written more than once ({_sample(duplicated)})")
-    if missing:
-        found.append(f"{len(missing):,} missing ({_sample(missing)})")
-    if extra:
-        found.append(f"{len(extra):,} not in the input ({_sample(extra)})")
-    if found or len(ids) != len(job.ids):
-        raise ScoringError(
-            f"row accounting failed in {out}: {len(job.ids):,} input rows, {len(ids):,} "
-            f"written; {'; '.join(found) or 'counts differ'}. The output is not trustworthy: "
-            "re-run with overwrite=True (--overwrite)"
-        )
-
-
 # --------------------------------------------------------------------------- reading
-
-
-def _manifest(out: Path) -> dict[str, Any]:
-    path = Path(out) / _SUCCESS
-    if not path.is_file():
-        raise ScoringError(
-            f"{out} holds no finished scoring job ({_SUCCESS} is missing): the job is still "
-            "running, was interrupted (re-run it with the same arguments to finish it), or "
-            "the folder is not a scoring output"
-        )
-    return _read_json(path)
 
 
 def read_manifest(out: str | os.PathLike[str]) -> ScoreSummary:
@@ -1922,9 +1463,9 @@ def read_manifest(out: str | os.PathLike[str]) -> ScoreSummary:
     >>> work.cleanup()
     """
     out = Path(out)
-    manifest = _manifest(out)
+    manifest = jf.read_success(out)
     records = {int(r["chunk"]): r for r in manifest["chunks"]}
-    return _summary(out, manifest, records, status="completed", reused=0)
+    return jf.summarize(out, manifest, records, status="completed", reused=0)
 
 
 def _arrow_types(dtype: pa.DataType) -> Any:
@@ -1990,17 +1531,17 @@ def read_scores(out: str | os.PathLike[str], *, quarantine: bool = False) -> pd.
     import pyarrow.parquet as pq
 
     out = Path(out)
-    manifest = _manifest(out)
+    manifest = jf.read_success(out)
     schema = QUARANTINE_SCHEMA if quarantine else OUTPUT_SCHEMA
     tables = []
     for record in manifest["chunks"]:
         for rel in record["files"]:
-            if rel.startswith(_QUARANTINE) != quarantine:
+            if rel.startswith(jf.QUARANTINE) != quarantine:
                 continue
             table = pq.read_table(out / rel)
             if not quarantine:
                 parts = dict(p.split("=", 1) for p in rel.split("/")[:-1])
-                for name in _PARTITIONS:
+                for name in jf.PARTITIONS:
                     value = pa.array([unquote(parts[name])] * table.num_rows, pa.string())
                     table = table.append_column(name, value)
             tables.append(table.select(schema.names).cast(schema))

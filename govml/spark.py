@@ -735,29 +735,6 @@ def _spark_frame(frame: pd.DataFrame, time_col: str, categorical: tuple[str, ...
     return pd.DataFrame(out)
 
 
-def _session_rows(
-    tables: Tables, z: np.ndarray, query: np.ndarray
-) -> pd.DataFrame:  # the pandas session build, with the market context given
-    from govml.features.history import DEFAULT_POINTS_EXPIRY
-    from govml.features.session import CHUNK_ROWS, _SessionBuild
-
-    class _Build(_SessionBuild):
-        def _market_context(self) -> np.ndarray:
-            return z[:, self.qpos]
-
-    ids = tables.sessions["session_id"][query]
-    build = _Build(tables, ids, DEFAULT_POINTS_EXPIRY, CHUNK_ROWS)
-    values = np.empty((len(build.numeric), len(build.qpos)))
-    for q_sel, fill in build.chunks():
-        target = slice(None) if len(q_sel) == len(build.qpos) else q_sel
-
-        def put(name: str, v: np.ndarray, target: object = target) -> None:
-            values[build.column[name]][target] = v
-
-        fill(put)
-    return build.frame(None, values)
-
-
 def _partition_features(tables: Tables, sessions_rows: pd.DataFrame, plan: _FeaturePlan):
     """The feature frame of one partition's creators (None when it has no rows)."""
     us = pd.Timestamp(plan.end, unit="us", tz="UTC")
@@ -768,8 +745,10 @@ def _partition_features(tables: Tables, sessions_rows: pd.DataFrame, plan: _Feat
             query &= ended >= plan.start
         if not query.any():
             return None
+        from govml.features.session import session_frame
+
         z = sessions_rows[[f"z{j}" for j in range(_N_Z)]].to_numpy(np.float64).T
-        return _session_rows(tables, z, query)
+        return session_frame(tables, context=z, session_ids=tables.sessions["session_id"][query])
     from govml.features.creator import creator_features
     from govml.features.labels import creator_snapshots
 
@@ -805,8 +784,7 @@ def _features_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan, threads: 
 
 def _market_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan):
     """z-scores of the queried sessions against their market's trailing window."""
-    from govml.features.history import _CreatorIndex
-    from govml.features.session import _SessionBuild
+    from govml.features.session import market_context
 
     rows = _whole(batches)
     if rows is None:
@@ -825,13 +803,7 @@ def _market_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan):
         else:
             ids = pd.unique(sessions["creator_id"])
             creators = pd.DataFrame({"creator_id": ids, "market": [market] * len(ids)})
-            ctx = object.__new__(_SessionBuild)  # its market-context step only
-            ctx.sessions = sessions
-            ctx.index = _CreatorIndex(creators)
-            ctx.codes = ctx.index.codes(sessions["creator_id"])
-            ctx.qpos = qpos
-            ctx.all_rows = len(qpos) == len(sessions)
-            z = ctx._market_context()
+            z = market_context(sessions, creators, qpos=qpos)
         out = {"_session": sessions["session_id"].to_numpy(object)[qpos]}
         out.update({f"z{j}": z[j] for j in range(_N_Z)})
         yield pd.DataFrame(out)
@@ -1431,10 +1403,10 @@ def _score_input(
     from pyspark.sql import functions as F
 
     from govml._exceptions import ScoringError
-    from govml.scoring import _timestamp as scoring_time
+    from govml.scoring import parse_timestamp
 
-    when = scoring_time(as_of, "as_of")
-    start = scoring_time(since, "since") if since is not None else None
+    when = parse_timestamp(as_of, "as_of")
+    start = parse_timestamp(since, "since") if since is not None else None
     typed = {name: _typed(name, frame) for name, frame in _as_spark_tables(tables).items()}
     sessions = typed["sessions"]
     ended = F.col("ended_at")
@@ -1576,15 +1548,17 @@ def score(
     from pyspark.sql import functions as F
 
     from govml._exceptions import ColumnMismatchError, ScoringError
-    from govml.scoring import TASK_COLUMNS, _check_options, _scored_at, resolve_model
+    from govml.scoring import TASK_COLUMNS, check_options, parse_scored_at, resolve_model
 
-    _check_options(top_k, max_unseen_features, reasons_above)
+    check_options(top_k, max_unseen_features, reasons_above)
     if partitions is not None:
         partitions = _positive_int(partitions, "partitions")
     resolved = resolve_model(model)
     task = resolved.model.metadata.task
     stamp = (
-        _scored_at(scored_at) if scored_at is not None else pd.Timestamp.now(tz="UTC").floor("us")
+        parse_scored_at(scored_at)
+        if scored_at is not None
+        else pd.Timestamp.now(tz="UTC").floor("us")
     )
     if isinstance(data, SparkDataFrame):
         if as_of is not None or since is not None:
@@ -1688,14 +1662,15 @@ def _write_chunks_job(
     out: str,
 ):
     """Score one creator partition and write it as chunk ``partition id`` of the job's
-    output (govml.scoring's files and chunk record); yields the record. A chunk whose
-    record exists (an interrupted run finished it) is not built again."""
+    output (:func:`govml._jobfiles.write_chunk`: its files, then its record); yields the
+    record. A chunk whose record exists (an interrupted run finished it) is not built
+    again."""
     from pyspark import TaskContext
 
-    from govml.scoring import _CHUNKS, _chunk_name, _write_chunk
+    from govml import _jobfiles as jf
 
     chunk = TaskContext.get().partitionId()
-    record = Path(out) / _CHUNKS / f"{_chunk_name(chunk)}.json"
+    record = jf.record_path(Path(out), chunk)
     if record.is_file():
         for _ in batches:  # drain the input
             pass
@@ -1711,7 +1686,7 @@ def _write_chunks_job(
     if frame is None or not len(frame):
         return
     result = _score_chunk(frame, _model_from(model.value), opts)
-    written = _write_chunk(Path(out), chunk, result)
+    written = jf.write_chunk(Path(out), chunk, result)
     yield pd.DataFrame({"chunk": [chunk], "record": [json.dumps(written)]})
 
 
@@ -1727,9 +1702,9 @@ def _verify_job(
     from pyspark.sql import functions as F
 
     from govml._exceptions import ScoringError
-    from govml.scoring import _sample
+    from govml._jobfiles import chunk_files, sample
 
-    files = [str(out / f) for r in records.values() for f in r["files"]]
+    files = [str(out / f) for f in chunk_files(records)]
     n_rows = sum(r["rows"]["input"] for r in records.values())
     with _quiet():
         if files:
@@ -1765,8 +1740,8 @@ def _verify_job(
     if bad or n_rows != n_written or n_expected != n_written:
         raise ScoringError(
             f"row accounting failed in {out}: {n_expected:,} input rows, {n_written:,} written "
-            f"(chunk records say {n_rows:,}); duplicated {_sample(duplicated)}, missing "
-            f"{_sample(missing)}, unexpected {_sample(extra)}. The output is not trustworthy: "
+            f"(chunk records say {n_rows:,}); duplicated {sample(duplicated)}, missing "
+            f"{sample(missing)}, unexpected {sample(extra)}. The output is not trustworthy: "
             "re-run with overwrite=True (--overwrite)"
         )
 
@@ -1845,11 +1820,12 @@ def score_batch(
     """
     from pyspark.sql import functions as F
 
-    from govml import scoring as sc
+    from govml import _jobfiles as jf
     from govml._exceptions import ScoringError
+    from govml.scoring import OUTPUT_SCHEMA, check_options, parse_scored_at, resolve_model
 
     say = progress if progress is not None else (lambda message: None)
-    sc._check_options(top_k, max_unseen_features, reasons_above)
+    check_options(top_k, max_unseen_features, reasons_above)
     if partitions is not None:
         partitions = _positive_int(partitions, "partitions")
     target = os.fspath(out)
@@ -1862,9 +1838,9 @@ def score_batch(
     out_dir = Path(target.removeprefix("file://")).resolve()
     explicit_scored_at = scored_at is not None
     stamp = (
-        sc._scored_at(scored_at) if explicit_scored_at else pd.Timestamp.now(tz="UTC").floor("us")
+        parse_scored_at(scored_at) if explicit_scored_at else pd.Timestamp.now(tz="UTC").floor("us")
     )
-    resolved = sc.resolve_model(model)
+    resolved = resolve_model(model)
     model_task = resolved.model.metadata.task
     if task is not None and task != model_task:
         raise ScoringError(
@@ -1882,79 +1858,54 @@ def score_batch(
         expected = sessions.filter(job.wanted).select(F.col("session_id").alias("entity_id"))
         n_input = job.n_window
     say(f"{task}: scoring as of {job.as_of} on Spark, {n} creator partitions")
-    spec = {
-        "format": sc._FORMAT,
-        "task": task,
-        "model": {"name": resolved.name, "version": resolved.version, "sha256": resolved.sha256},
-        "model_uri": resolved.uri,
-        "as_of": sc._iso(job.as_of),
-        "window_start": sc._iso(job.window_start),
-        "active_within": active_within if task == "adversarial" else None,
-        "top_k": int(top_k),
-        "reasons_above": None if reasons_above is None else float(reasons_above),
-        "max_unseen_features": int(max_unseen_features),
-        "input_rows": n_input,
-        "input_fingerprint": _spark_fingerprint(job.typed, job.as_of),
-        "scored_at": sc._iso(stamp),
-        "engine": "spark",
-        "partitions": n,
-    }
-    stored = sc._check_out(out_dir, spec, explicit_scored_at, overwrite)
-    if stored is not None and (out_dir / sc._SUCCESS).is_file():
+    spec = jf.job_spec(
+        task=task,
+        model=resolved,
+        as_of=job.as_of,
+        window_start=job.window_start,
+        active_within=active_within,
+        top_k=top_k,
+        reasons_above=reasons_above,
+        max_unseen_features=max_unseen_features,
+        input_rows=n_input,
+        input_fingerprint=_spark_fingerprint(job.typed, job.as_of),
+        scored_at=stamp,
+        extra={"engine": "spark", "partitions": n},
+    )
+    stored = jf.check_out(out_dir, spec, explicit_scored_at=explicit_scored_at, overwrite=overwrite)
+    if jf.is_finished(out_dir, stored):
         say(f"{out_dir} already holds this finished job; nothing to do")
-        return sc._summary(
-            out_dir, stored, sc._records(out_dir), status="already_complete", reused=0
+        return jf.summarize(
+            out_dir, stored, jf.read_records(out_dir), status="already_complete", reused=0
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lock = sc._lock(out_dir)
     payload = None
-    try:
-        if stored is None:
-            spec["started_at"] = sc._iso(pd.Timestamp.now(tz="UTC").floor("us"))
-            sc._write_json(out_dir / sc._JOB, spec)
-        else:
-            spec = {
-                **spec,
-                "scored_at": stored["scored_at"],
-                "started_at": stored.get("started_at"),
-            }
-        records = sc._records(out_dir)
-        removed = sc._clean_partial(out_dir, records)
-        if stored is not None:
-            say(
-                f"resuming: {len(records)} chunk(s) already written, {removed} partial file(s) "
-                "of an interrupted chunk removed"
+    with jf.open_job(out_dir, spec, stored, progress=say) as opened:
+        try:
+            records = opened.records
+            opts = _score_options(
+                spark,
+                pd.Timestamp(opened.spec["scored_at"]),
+                top_k,
+                reasons_above,
+                max_unseen_features,
+                resolved,
             )
-        reused = len(records)
-        opts = _score_options(
-            spark,
-            pd.Timestamp(spec["scored_at"]),
-            top_k,
-            reasons_above,
-            max_unseen_features,
-            resolved,
-        )
-        payload = spark.sparkContext.broadcast(_model_payload(resolved.model))
-        packed = _creator_partitions(job.typed, job.plan, n)
-        writer = functools.partial(
-            _write_chunks_job, plan=job.plan, model=payload, opts=opts, out=str(out_dir)
-        )
-        with _worker_errors():
-            rows = packed.mapInPandas(_guarded(writer), "chunk int, record string").collect()
-        for row in rows:
-            records[int(row["chunk"])] = json.loads(row["record"])
-        say(f"{len(rows)} chunk(s) written; checking the row accounting")
-        _verify_job(spark, out_dir, records, expected)
-        summary = sc._summary(
-            out_dir,
-            spec,
-            records,
-            status="resumed" if stored is not None else "completed",
-            reused=reused,
-        )
-        sc._write_success(out_dir, spec, summary, records)
-    finally:
-        lock.unlink(missing_ok=True)
-        if payload is not None:
-            payload.unpersist()
+            payload = spark.sparkContext.broadcast(_model_payload(resolved.model))
+            packed = _creator_partitions(job.typed, job.plan, n)
+            writer = functools.partial(
+                _write_chunks_job, plan=job.plan, model=payload, opts=opts, out=str(out_dir)
+            )
+            with _worker_errors():
+                rows = packed.mapInPandas(_guarded(writer), "chunk int, record string").collect()
+            for row in rows:
+                records[int(row["chunk"])] = json.loads(row["record"])
+            say(f"{len(rows)} chunk(s) written; checking the row accounting")
+            _verify_job(spark, out_dir, records, expected)
+            summary = opened.summary()
+            jf.write_success(
+                out_dir, opened.spec, summary, records, output_columns=OUTPUT_SCHEMA.names
+            )
+        finally:
+            if payload is not None:
+                payload.unpersist()
     return summary

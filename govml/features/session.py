@@ -206,6 +206,7 @@ class _SessionBuild:
         session_ids: Sequence[str] | pd.Index | None,
         points_expiry: str | pd.Timedelta,
         chunk_rows: int | None,
+        context: np.ndarray | None = None,
     ) -> None:
         s = tables.sessions
         self.sessions = s
@@ -238,49 +239,15 @@ class _SessionBuild:
         self.session_rows = self.partition.split(self.codes)
         self.query_rows = self.partition.split(q_codes)
         self.unmatched = np.flatnonzero(q_codes < 0)  # sessions of unknown creators
-        self.z = self._market_context()
+        if context is None:
+            self.z = _market_z(s, self.index, self.codes, self.qpos)
+        else:  # given for every session row (see session_frame)
+            self.z = context[:, self.qpos]
         specs = session_feature_specs()
         self.specs = specs
         self.names = [sp.name for sp in specs]
         self.numeric = [sp.name for sp in specs if not sp.categorical]
         self.column = {name: i for i, name in enumerate(self.numeric)}
-
-    # -- market context: every session, one metric at a time
-    def _market_context(self) -> np.ndarray:
-        """z-scores of the queries against their market's trailing window (one row per
-        metric of ``MARKET_RELATIVE``). One engine call per metric over all markets keeps
-        the working set to one float column of every session, and the engine spreads
-        the markets over its threads."""
-        s = self.sessions
-        z = np.full((len(MARKET_RELATIVE), len(self.qpos)), np.nan)
-        # every session in time order (ties in table order, as the engine orders them):
-        # the engine's own time sort is then linear, once per metric
-        order = np.argsort(s["ended_at"].array.asi8, kind="stable")
-        market = self.index.profile("market", self.codes[order]).array
-        ended = s["ended_at"].array.take(order)
-        columns = {c: s[c] for c in _MARKET_INPUTS}  # single columns: views, no copies
-        if self.all_rows:
-            q_rows, q_out = None, order  # the queries are the events; row r is order[r]
-        else:
-            is_query = np.zeros(len(s), bool)
-            is_query[self.qpos] = True
-            q_rows = np.flatnonzero(is_query[order])
-            q_out = np.searchsorted(self.qpos, order[q_rows])
-        wl = MARKET_WINDOW.lower()
-        for j, (c, description, group) in enumerate(MARKET_BLOCK.values):
-            own = metric_values(columns, [c])[c][order]
-            events = pd.DataFrame({"market": market, "ended_at": ended, c: own}, copy=False)
-            queries = events if q_rows is None else events.take(q_rows)
-            block = replace(MARKET_BLOCK, values=((c, description, group),))
-            stats = WindowCall(events, "ended_at", block, key="market").run(queries, "ended_at")
-            mean = stats[f"mkt_{c}_mean_{wl}"].to_numpy()
-            std = stats[f"mkt_{c}_std_{wl}"].to_numpy()
-            q_own = own if q_rows is None else own[q_rows]
-            zc = np.full(len(q_own), np.nan)
-            np.divide(q_own - mean, std, out=zc, where=np.isfinite(std) & (std > 0))
-            z[j][q_out] = zc
-            del stats, events, queries, mean, std, own, q_own, zc
-        return z
 
     # -- one chunk of creators
     def chunks(self) -> Iterator[tuple[np.ndarray, Callable[[Callable], None]]]:
@@ -362,6 +329,151 @@ MARKET_BLOCK = WindowBlock(
     windows=(MARKET_WINDOW,),
     aggregations=("mean", "std"),
 )
+
+
+def _market_z(
+    s: pd.DataFrame, index: _CreatorIndex, codes: np.ndarray, qpos: np.ndarray
+) -> np.ndarray:
+    """z-scores of the queries ``qpos`` against their market's trailing window (one row
+    per metric of ``MARKET_RELATIVE``). One engine call per metric over all markets keeps
+    the working set to one float column of every session, and the engine spreads the
+    markets over its threads."""
+    z = np.full((len(MARKET_RELATIVE), len(qpos)), np.nan)
+    # every session in time order (ties in table order, as the engine orders them):
+    # the engine's own time sort is then linear, once per metric
+    order = np.argsort(s["ended_at"].array.asi8, kind="stable")
+    market = index.profile("market", codes[order]).array
+    ended = s["ended_at"].array.take(order)
+    columns = {c: s[c] for c in _MARKET_INPUTS}  # single columns: views, no copies
+    if len(qpos) == len(s):
+        q_rows, q_out = None, order  # the queries are the events; row r is order[r]
+    else:
+        is_query = np.zeros(len(s), bool)
+        is_query[qpos] = True
+        q_rows = np.flatnonzero(is_query[order])
+        q_out = np.searchsorted(qpos, order[q_rows])
+    wl = MARKET_WINDOW.lower()
+    for j, (c, description, group) in enumerate(MARKET_BLOCK.values):
+        own = metric_values(columns, [c])[c][order]
+        events = pd.DataFrame({"market": market, "ended_at": ended, c: own}, copy=False)
+        queries = events if q_rows is None else events.take(q_rows)
+        block = replace(MARKET_BLOCK, values=((c, description, group),))
+        stats = WindowCall(events, "ended_at", block, key="market").run(queries, "ended_at")
+        mean = stats[f"mkt_{c}_mean_{wl}"].to_numpy()
+        std = stats[f"mkt_{c}_std_{wl}"].to_numpy()
+        q_own = own if q_rows is None else own[q_rows]
+        zc = np.full(len(q_own), np.nan)
+        np.divide(q_own - mean, std, out=zc, where=np.isfinite(std) & (std > 0))
+        z[j][q_out] = zc
+        del stats, events, queries, mean, std, own, q_own, zc
+    return z
+
+
+def market_context(
+    sessions: pd.DataFrame, creators: pd.DataFrame, *, qpos: np.ndarray | None = None
+) -> np.ndarray:
+    """The market-context step of the session build on its own: z-scores of sessions
+    against their market's trailing 7-day distribution of the other sessions.
+
+    Internal API for :mod:`govml.spark`, which computes the context in its own stage,
+    one whole market per task, and hands it to :func:`session_frame` in the creator
+    stage. Same engine calls as :func:`session_features`, so the same bits.
+
+    Parameters
+    ----------
+    sessions : DataFrame
+        Sessions rows (contract columns), every session of the markets concerned: the
+        trailing distributions come from them.
+    creators : DataFrame
+        At least ``creator_id`` and ``market`` of the sessions' creators (sessions of
+        other creators have no market, hence no context).
+    qpos : array of int, optional
+        Sorted positions in ``sessions`` of the sessions to return (default: all).
+
+    Returns
+    -------
+    ndarray of float64, shape (len(MARKET_RELATIVE), len(qpos))
+        Row ``j`` is the z-score of metric ``MARKET_RELATIVE[j]`` (the ``mkt_z_*``
+        features); NaN where the market's window has no spread.
+
+    Examples
+    --------
+    >>> import govml, numpy as np
+    >>> from govml.features import session_features
+    >>> from govml.features.session import MARKET_RELATIVE, market_context
+    >>> world = govml.simulate(n_creators=40, n_days=14, seed=1)
+    >>> z = market_context(world.tables.sessions, world.tables.creators)
+    >>> z.shape == (len(MARKET_RELATIVE), len(world.tables.sessions))
+    True
+    >>> frame = session_features(world.tables).frame
+    >>> np.array_equal(z[2], frame["mkt_z_report_rate"].to_numpy(), equal_nan=True)
+    True
+    """
+    index = _CreatorIndex(creators)
+    qpos = np.arange(len(sessions)) if qpos is None else np.asarray(qpos)
+    return _market_z(sessions, index, index.codes(sessions["creator_id"]), qpos)
+
+
+def _whole_frame(build: _SessionBuild) -> pd.DataFrame:
+    """Every query of ``build`` in one frame, each chunk written into one float64 block."""
+    values = np.empty((len(build.numeric), len(build.qpos)))
+    for q_sel, fill in build.chunks():
+        target = slice(None) if len(q_sel) == len(build.qpos) else q_sel
+
+        def put(name: str, v: np.ndarray, target: object = target) -> None:
+            values[build.column[name]][target] = v  # row view, then index (fast path)
+
+        fill(put)
+    return build.frame(None, values)
+
+
+def session_frame(
+    tables: Tables,
+    *,
+    context: np.ndarray,
+    session_ids: Sequence[str] | pd.Index | None = None,
+    points_expiry: str | pd.Timedelta = DEFAULT_POINTS_EXPIRY,
+) -> pd.DataFrame:
+    """:func:`session_features`' frame, with the market context given instead of
+    computed from ``tables``.
+
+    Internal API for :mod:`govml.spark`: a Spark partition holds whole creators but not
+    whole markets, so the context comes from :func:`market_context` run per market.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated tables.
+    context : ndarray of float64, shape (len(MARKET_RELATIVE), len(tables.sessions))
+        :func:`market_context` of every row of ``tables.sessions`` (only the requested
+        sessions' columns are read).
+    session_ids, points_expiry
+        As in :func:`session_features`.
+
+    Returns
+    -------
+    DataFrame
+        As ``session_features(...).frame``.
+
+    Raises
+    ------
+    FeatureError
+        ``session_ids`` names unknown sessions.
+
+    Examples
+    --------
+    >>> import govml
+    >>> from govml.features import session_features
+    >>> from govml.features.session import market_context, session_frame
+    >>> world = govml.simulate(n_creators=40, n_days=14, seed=1)
+    >>> z = market_context(world.tables.sessions, world.tables.creators)
+    >>> ids = world.tables.sessions["session_id"][:50]
+    >>> frame = session_frame(world.tables, context=z, session_ids=ids)
+    >>> frame.equals(session_features(world.tables, session_ids=ids).frame)
+    True
+    """
+    build = _SessionBuild(tables, session_ids, points_expiry, CHUNK_ROWS, context=context)
+    return _whole_frame(build)
 
 
 def _window_calls(
@@ -451,15 +563,7 @@ def session_features(
     (('session_id',), 'ended_at', True)
     """
     build = _SessionBuild(tables, session_ids, points_expiry, CHUNK_ROWS)
-    values = np.empty((len(build.numeric), len(build.qpos)))
-    for q_sel, fill in build.chunks():
-        target = slice(None) if len(q_sel) == len(build.qpos) else q_sel
-
-        def put(name: str, v: np.ndarray, target: object = target) -> None:
-            values[build.column[name]][target] = v  # row view, then index (fast path)
-
-        fill(put)
-    return build.feature_set(build.frame(None, values))
+    return build.feature_set(_whole_frame(build))
 
 
 def iter_session_features(
