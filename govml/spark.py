@@ -922,10 +922,10 @@ def build_features(
     spark = sessions.sparkSession
     window = None
     if as_of is not None:  # the window is known before the data range: one Spark job
-        from govml.features.build import _timestamp
+        from govml.features.build import parse_time
 
-        given_end = _timestamp(as_of, "as_of")
-        given_start = _timestamp(since, "since") if since is not None else None
+        given_end = parse_time(as_of, "as_of")
+        given_start = parse_time(since, "since") if since is not None else None
         window = _feature_window(task, given_start, given_end, active_within)
     stats = _session_stats(sessions, window)
     if stats["n"] == 0 or stats["first"] is None:

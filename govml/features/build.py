@@ -28,7 +28,22 @@ def data_time_range(tables: Tables) -> tuple[pd.Timestamp, pd.Timestamp]:
     return ended.min(), ended.max()
 
 
-def _timestamp(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
+def parse_time(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
+    """A feature window bound a user typed, as a UTC timestamp (naive = UTC).
+
+    Shared by :func:`build_features` and the Spark engine, so both reject the same input
+    with the same :class:`~govml.FeatureError`.
+
+    Examples
+    --------
+    >>> from govml.features.build import parse_time
+    >>> parse_time("2026-01-31", "as_of")
+    Timestamp('2026-01-31 00:00:00+0000', tz='UTC')
+    >>> parse_time("soon", "as_of")
+    Traceback (most recent call last):
+    ...
+    govml._exceptions.FeatureError: as_of='soon' is not a timestamp; write e.g. 2026-01-31 or 2026-01-31T00:00:00Z
+    """
     return to_utc(
         value,
         lambda: FeatureError(
@@ -82,8 +97,8 @@ def resolve_window(
         if task == "adversarial":
             end = last.normalize() + pd.Timedelta(days=1)
     else:
-        end = _timestamp(as_of, "as_of")
-    start = _timestamp(since, "since") if since is not None else None
+        end = parse_time(as_of, "as_of")
+    start = parse_time(since, "since") if since is not None else None
     if start is not None and start > end:
         raise FeatureError(f"since={start} is after as_of={end}; since must come first")
     if end <= first or end > last + pd.Timedelta(active_within):
