@@ -19,20 +19,25 @@ checked with ``np.array_equal`` against the baseline on the explained rows.
     python benchmarks/bench_explain.py                 # 100k rows
     python benchmarks/bench_explain.py --rows 20000    # quicker
 
-Measured (2026-11-25, 2 shared cores, ``num_threads=2``, best of 2 interleaved runs;
-model: 113 trees of up to 63 leaves, 89 features; lowest tier cut 0.194)::
+Measured (2026-11-26, 2 cores, no other heavy job, ``num_threads=2``, best of 2
+interleaved runs; the built-in low-quality model: 486 trees of 3 leaves, 89 features;
+lowest tier cut 0.182)::
 
-    baseline pred_contrib, all 100k:  51.4s wall  34.1s cpu  (74x a prediction in cpu)
-    explain, all rows (dedup):        49.4s wall  35.2s cpu  0.97x cpu   identical
-    explain, all rows, no dedup:      36.5s wall  34.6s cpu  0.99x cpu   identical
-    explain, above threshold:          7.9s wall   5.3s cpu  6.45x cpu   identical
-                                       (13,889 rows = 13.9% above the threshold;
-                                        bound for that share: 6.51x)
+    baseline pred_contrib, all 100k:   2.67s wall  5.26s cpu  (7x a prediction in cpu)
+    explain, all rows (dedup):         3.50s wall  6.44s cpu  0.82x cpu   identical
+    explain, all rows, no dedup:       3.20s wall  6.13s cpu  0.86x cpu   identical
+    explain, above threshold:          0.79s wall  1.52s cpu  3.46x cpu   identical
+                                       (13,404 rows = 13.4% above the threshold;
+                                        bound for that share: 3.59x)
 
 No two of the 100k sessions share a feature row, so de-duplication finds nothing and
-costs ~1-3% (hashing); wall times of the all-row runs swing by +-30% with the other
-jobs on the machine, cpu times do not. Tree SHAP cost 74x a prediction here (the ~300x
-of the issue is for deeper or more trees: it grows with leaves x depth squared).
+costs ~5% (hashing). With trees this small Tree SHAP costs only 7x a prediction, so
+govml's fixed per-row work (the frame-to-matrix preparation, the checks and the
+reason-group sums) weighs ~15% against explaining every row, and skipping rows gains
+less than with large trees. With the earlier built-in model (113 trees of up to 63
+leaves) Tree SHAP cost 74x a prediction and the same run gave 6.45x above the
+threshold (bound 6.51x) and 0.99x for all rows: the ratio grows with leaves x depth
+squared.
 
 What the speed-up depends on
 ----------------------------

@@ -28,40 +28,43 @@ everywhere:
     python benchmarks/bench_score.py                           # ~1M sessions
     python benchmarks/bench_score.py --creators 3000 --days 60 # quick
 
-Measured (2026-11-26, 2 cores shared with other jobs: load average 4.5-5.5, so wall
-times swing and cpu times are the steadier figure; ``--threads 2``; world 17,000 creators
-x 180 days = 1,021,468 sessions; model 113 trees of up to 63 leaves, 89 features, lowest
-tier cut 0.194)::
+Measured (2026-11-26, 2 cores, no other heavy job; ``--threads 2``; world 17,000
+creators x 180 days = 1,021,468 sessions; the built-in low-quality model: 486 trees of
+3 leaves, 89 features, lowest tier cut 0.182)::
 
     core on 1,021,468 rows (best of 2)      wall      cpu      rows/s (wall)
-    Booster.predict(X), X prepared          4.63s     5.17s    220,636
-    score_frame, top_k=0                    5.75s     6.05s    177,629   1.24x wall 1.17x cpu
-    score_frame, top-3 reasons            111.42s    87.33s      9,168   (133,612 rows =
-                                                                13.1% explained)
+    Booster.predict(X), X prepared          3.71s     7.25s    275,050
+    score_frame, top_k=0                    4.42s     8.04s    230,987   1.19x wall 1.11x cpu
+    score_frame, top-3 reasons             10.47s    17.95s     97,525   (134,985 rows =
+                                                                13.2% explained)
     raw scores identical to Booster.predict: True
 
     end to end, score_batch (5 chunks of ~250k, whole 180-day window):
-      139.3s wall  116.0s cpu  7,331 rows/s; 1,021,468 scored, 0 quarantined;
+      38.0s wall  46.0s cpu  26,881 rows/s; 1,021,468 scored, 0 quarantined;
       5,357 parquet files (6 markets x 180 days x 5 chunks)
-      features alone (iter_session_features, same chunks): 4.3s wall 3.7s cpu
-      peak memory 1,204 MB with the tables (665 MB) in memory
+      features alone (iter_session_features, same chunks): 2.8s wall 3.8s cpu
+      peak memory 1,190 MB with the tables (706 MB) in memory
+
+(Until 2026-11-26 the built-in defaults trained 113 trees of up to 63 leaves: there
+exact SHAP cost ~0.6 ms cpu per explained row, top-3 reasons ran at 9,168 rows/s and
+end to end at 7,331 rows/s, ~70% of it SHAP.)
 
 Reading the figures:
 
-* The core without reasons costs 1.17x ``Booster.predict`` in cpu (target 1.2x). What
+* The core without reasons costs 1.11x ``Booster.predict`` in cpu (target 1.2x). What
   it adds is mostly the categorical contract (``GovmlModel.prepare``: every feature
   column copied into LightGBM's row-major matrix, ~0.4 s per million rows when done in
   128k-row blocks, ~0.65 s in one piece), the entity-id uniqueness check (~0.14 s) and
   the output columns (built as Arrow dictionary decodes, no Python object per row).
-* With reasons the time is exact Tree SHAP: ~0.6 ms cpu per explained row for this
-  model (the 13% of rows at or above the lowest tier cut), i.e. ~81 of the 87 cpu
-  seconds. ``explain``'s own benchmark (``bench_explain.py``) covers that cost; batch
-  scoring only decides which rows need it.
-* End to end, features are ~3% of the time, reasons ~70%, the core ~5%; the rest
-  (~25 s cpu here) is the input fingerprint, the final accounting check and writing
-  5,357 small parquet files, each flushed to disk: this benchmark scores six months of
-  sessions at once and the output is partitioned by day. A daily job (the intended
-  use, a one-day window) writes six files per chunk.
+* With reasons the extra time is exact Tree SHAP for the 13% of rows at or above the
+  lowest tier cut: ~0.07 ms cpu per explained row for this model of small trees (it
+  grows with leaves x depth squared). ``explain``'s own benchmark (``bench_explain.py``)
+  covers that cost; batch scoring only decides which rows need it.
+* End to end, features are ~8% of the cpu time, the core with reasons ~40%; the rest is
+  the input fingerprint, the final accounting check and writing 5,357 small parquet
+  files, each flushed to disk: this benchmark scores six months of sessions at once and
+  the output is partitioned by day. A daily job (the intended use, a one-day window)
+  writes six files per chunk.
 """
 
 from __future__ import annotations
