@@ -23,18 +23,21 @@ worker start-up are not counted).
     python benchmarks/bench_spark.py                            # ~1M sessions
     python benchmarks/bench_spark.py --creators 2000 --days 60  # quick
 
-Measured (2026-11-26, 2 cores shared with other engineers' jobs, load average 4-6
-during the run; Java 17, pyspark 4.3, driver memory 2g; world 17,000 creators x 180
-days = 1,021,468 sessions, every one scored, with reasons for the flagged ones)::
+Measured (2026-11-26, 2 cores, no other heavy job; Java 17, pyspark 4.3, driver memory
+2g; world 17,000 creators x 180 days = 1,021,468 sessions, every one scored, with
+reasons for the flagged ones; the built-in low-quality model, 486 trees of 3 leaves)::
 
     scoring every session (1,021,468 rows, 1,021,468 scored):
     engine                               wall s     rows/s   peak MB
-    single process (all cores)            126.5      8,073     1,285
-    Spark local[2] (6 partitions)         232.1      4,400     4,878
+    single process (all cores)             39.0     26,190     1,306
+    Spark local[2] (6 partitions)          69.1     14,775     5,036
 
-    throughput ratio Spark / single process: 0.55
-    peak memory ratio Spark / single process: 3.80
+    throughput ratio Spark / single process: 0.56
+    peak memory ratio Spark / single process: 3.86
     outputs identical row for row: True
+
+(With the earlier built-in model, 113 trees of up to 63 leaves, under load: 8,073 and
+4,400 rows/s, ratio 0.55.)
 
 On one 2-core machine Spark is the slower engine, as expected: it does the same pandas
 work plus packing, two shuffles (by market, by creator), Arrow transfers and a JVM.
