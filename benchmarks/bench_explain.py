@@ -32,9 +32,11 @@ lowest tier cut 0.182)::
 
 No two of the 100k sessions share a feature row, so de-duplication finds nothing and
 costs ~5% (hashing). With trees this small Tree SHAP costs only 7x a prediction, so
-govml's fixed per-row work (the frame-to-matrix preparation, the checks and the
-reason-group sums) weighs ~15% against explaining every row, and skipping rows gains
-less than with large trees. With the earlier built-in model (113 trees of up to 63
+govml's fixed work weighs ~15% against explaining every row: mostly one ordinary
+prediction (0.36 s here), because the probability comes from the model's own raw score
+rather than the sum of the contributions (equal only up to rounding, which could move a
+row across a tier cut), plus the frame-to-matrix preparation and a copy of the values.
+Skipping rows also gains less than with large trees. With the earlier built-in model (113 trees of up to 63
 leaves) Tree SHAP cost 74x a prediction and the same run gave 6.45x above the
 threshold (bound 6.51x) and 0.99x for all rows: the ratio grows with leaves x depth
 squared.
