@@ -770,15 +770,23 @@ def _set_threads(threads: int) -> None:
     os.environ["GOVML_N_JOBS"] = str(threads)
 
 
-def _features_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan, threads: int):
+def _partition_frame(
+    batches: Iterator[pd.DataFrame], plan: _FeaturePlan, threads: int
+) -> pd.DataFrame | None:
+    """The point-in-time feature rows of one creator partition (None when it has none)."""
     _set_threads(threads)
     packed = _whole(batches)
     if packed is None:
-        return
+        return None
     frames, sessions_rows = _unpack(packed)
     del packed
     frame = _partition_features(_validated(frames), sessions_rows, plan)
-    if frame is not None and len(frame):
+    return frame if frame is not None and len(frame) else None
+
+
+def _features_job(batches: Iterator[pd.DataFrame], plan: _FeaturePlan, threads: int):
+    frame = _partition_frame(batches, plan, threads)
+    if frame is not None:
         yield _spark_frame(frame, plan.time_col, plan.categorical)
 
 
@@ -1336,14 +1344,8 @@ def _score_tables_job(
     batches: Iterator[pd.DataFrame], plan: _FeaturePlan, model: Any, opts: _ScoreOptions
 ):
     """Features of one creator partition, scored: rows of the combined schema."""
-    _set_threads(opts.threads)
-    packed = _whole(batches)
-    if packed is None:
-        return
-    frames, sessions_rows = _unpack(packed)
-    del packed
-    frame = _partition_features(_validated(frames), sessions_rows, plan)
-    if frame is None or not len(frame):
+    frame = _partition_frame(batches, plan, opts.threads)
+    if frame is None:
         return
     yield from _scores_frames(_score_chunk(frame, _model_from(model.value), opts))
 
@@ -1676,14 +1678,8 @@ def _write_chunks_job(
             pass
         yield pd.DataFrame({"chunk": [chunk], "record": [record.read_text(encoding="utf-8")]})
         return
-    _set_threads(opts.threads)
-    packed = _whole(batches)
-    if packed is None:
-        return
-    frames, sessions_rows = _unpack(packed)
-    del packed
-    frame = _partition_features(_validated(frames), sessions_rows, plan)
-    if frame is None or not len(frame):
+    frame = _partition_frame(batches, plan, opts.threads)
+    if frame is None:
         return
     result = _score_chunk(frame, _model_from(model.value), opts)
     written = jf.write_chunk(Path(out), chunk, result)
