@@ -63,7 +63,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -1375,6 +1375,34 @@ class GovmlModel:
             training_config=training_config,
         )
         return cls(fit.booster, metadata)
+
+    def with_version(self, version: str) -> GovmlModel:
+        """The same model named as ``version`` (e.g. the registry's number for it).
+
+        A model's artifact is logged before the registry numbers it, so tracking gives
+        the trained or loaded model the registered version this way; the booster is
+        shared, not copied.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from govml.model import GovmlModel
+        >>> from govml.training.lgbm import fit_lightgbm
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=600)})
+        >>> df["y"] = (rng.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+        >>> fit = fit_lightgbm(df[:400], df[400:], features=["x"], label="y",
+        ...                    num_boost_round=10, num_threads=1)
+        >>> model = GovmlModel.from_fit(fit, task="low_quality", name="demo")
+        >>> model.metadata.version, model.with_version("3").metadata.version
+        ('1', '3')
+        >>> model.with_version("1") is model
+        True
+        """
+        version = str(version)
+        if version == self.metadata.version:
+            return self
+        return GovmlModel(self.booster, replace(self.metadata, version=version))
 
     def training_config(self) -> ExperimentConfig | None:
         """The experiment configuration the model was trained with, or None if unknown.

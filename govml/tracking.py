@@ -78,7 +78,6 @@ the same test rows)::
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import getpass
 import json
 import logging
@@ -1967,13 +1966,10 @@ def load_model(
         with tempfile.TemporaryDirectory(prefix="govml-load-") as tmp:
             folder = _download(location, config, Path(tmp))
             model = _load_folder(folder, what=f"{text!r}")
-    if registry_version is not None and model.metadata.version != registry_version:
+    if registry_version is not None:
         # the artifact is logged before the registry numbers it: a model loaded from the
         # registry carries the registry's version, so reports and decisions name it right
-        from govml.model import GovmlModel
-
-        metadata = dataclasses.replace(model.metadata, version=registry_version)
-        model = GovmlModel(model.booster, metadata)
+        model = model.with_version(registry_version)
     return model
 
 

@@ -950,16 +950,10 @@ def _track(
         version = tracking.log_model(result.model, run=run, registered_name=config.registered_name)
         decision = _promote(result, data, version, config)
         model = result.model
-        if version is not None and model.metadata.version != str(version.version):
-            # the artifact is logged before the registry numbers it; the returned model
-            # (and the copy saved to models_dir) names the registered version, as a model
-            # loaded from the registry does (tracking.load_model)
-            from dataclasses import replace
-
-            from govml.model import GovmlModel
-
-            meta = replace(model.metadata, version=str(version.version))
-            model = GovmlModel(model.booster, meta)
+        if version is not None:
+            # the returned model (and the copy saved to models_dir) names the registered
+            # version, as a model loaded from the registry does (tracking.load_model)
+            model = model.with_version(str(version.version))
         return _replace(result, model=model, run_id=run.run_id, version=version, promotion=decision)
 
 
