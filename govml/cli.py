@@ -470,6 +470,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from govml.features.labels import session_labels
     from govml.monitor import detect_trends, drift_report
     from govml.tracking import load_model
+    from govml.training.config import default_config
 
     ref = _monitor_window(args.reference, "--reference")
     cur = _monitor_window(args.current, "--current")
@@ -496,11 +497,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         label_col, time_col = "label", "ended_at"
     else:
         windows = []
-        trained = model.training_config()  # snapshot creators as the model's training did
-        freq = args.freq or (trained.snapshots.freq if trained is not None else "1D")
-        active = trained.snapshots.active_within if trained is not None else "30D"
+        # snapshot creators as the model's training did (govml's grid if it stores none)
+        grid = (model.training_config() or default_config(task)).snapshots
+        freq = args.freq or grid.freq
         for a, b in (ref, cur):
-            snaps = creator_snapshots(tables, start=a, end=b, freq=freq, active_within=active)
+            snaps = creator_snapshots(
+                tables, start=a, end=b, freq=freq, active_within=grid.active_within
+            )
             windows.append(creator_features(tables, snaps).frame if len(snaps) else snaps)
         label_col, time_col = None, "snapshot_at"
     for (flag, text), rows in zip(

@@ -1945,14 +1945,17 @@ def backtest(
     if first > last:
         raise ConfigError(f"start={first.date()} is after end={last.date()}; start must come first")
     fitted = _as_model(model)
-    trained = fitted.training_config()  # the model's own label settings are the default
+    from govml.training.config import default_config
+
+    # the model's own label settings are the default (govml's for models storing none)
+    trained = fitted.training_config()
     origin = "the model's training config" if trained is not None else "govml's defaults"
-    if horizon is None:
-        horizon = trained.labels.horizon if trained is not None else "30D"
+    settings = trained if trained is not None else default_config("adversarial")
+    horizon = settings.labels.horizon if horizon is None else horizon
     if resolution_delay is None:
-        resolution_delay = trained.labels.resolution_delay if trained is not None else "21D"
+        resolution_delay = settings.labels.resolution_delay
     if active_within is None:
-        active_within = trained.snapshots.active_within if trained is not None else "30D"
+        active_within = settings.snapshots.active_within
     thresholds = dict(fitted.metadata.thresholds)
     for p in pols:  # a rule naming a threshold the model lacks fails before any work
         for tier in p.tiers:
