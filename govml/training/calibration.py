@@ -294,10 +294,6 @@ class Calibration:
             ) from None
 
 
-def _brier(p: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
-
-
 def _ece(p: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -> float:
     """Expected calibration error with equal-mass bins (rows sorted by probability)."""
     order = np.argsort(p, kind="stable")
